@@ -1,0 +1,36 @@
+"""Matching engine: find the registered brand that suspect goods imitate, and explain why.
+
+A pure library (no web framework, no database): it takes plain values and returns plain
+values. ``Engine(references).screen(query)`` is the entry point; see ``docs/matchers.md``.
+"""
+
+from __future__ import annotations
+
+from .engine import ENGINE_VERSION, Engine
+from .errors import ScreeningError
+from .types import (
+    ImageEvidence,
+    Match,
+    PriceRange,
+    Query,
+    Reference,
+    Screening,
+    Signal,
+    Supplier,
+    Thresholds,
+)
+
+__all__ = [
+    "Engine",
+    "ENGINE_VERSION",
+    "ScreeningError",
+    "Reference",
+    "Query",
+    "Match",
+    "Signal",
+    "ImageEvidence",
+    "Thresholds",
+    "Supplier",
+    "PriceRange",
+    "Screening",
+]

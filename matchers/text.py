@@ -1,0 +1,323 @@
+"""Word marks in text: find registered brand names in a declared brand, a description or OCR text.
+
+Every registered word mark and every piece of declared text goes through
+:func:`matchers.normalize.fold`, which undoes spacing, homoglyph and leetspeak tricks. Text is
+then compared word by word: every window of one to ``max_mark_words + 1`` consecutive words is
+joined without spaces ("ray ban", "rayban" and "r a y b a n" all become "rayban") and compared
+with each mark joined the same way. So a mark inside a long description counts, a multi-word
+mark is found across words, and a mark is never found inside a longer word ("Pineapple" does
+not contain the mark "Apple").
+
+Similarity of a window and a mark (:func:`similarity`) is an edit-distance similarity in which
+the edits counterfeiters prefer cost less than others: a letter swapped for one drawn like it
+("b"/"d", "m"/"n", "u"/"v", ...) or a doubled / undoubled letter ("Vuiton") costs 0.35-0.4 of an
+edit, and a transposition costs one edit. A phonetic look-alike (jellyfish metaphone or NYSIIS
+equal) with the same vowels scores at least :data:`PHONETIC_SIMILARITY`. Keeping the vowels is
+what makes "Prado" only a weak hint for "Prada": the two sound the same to metaphone, but a
+changed vowel makes a different word.
+
+:class:`TextIndex` finds the candidates without comparing the text with every mark: an exact
+dictionary plus a deletion neighbourhood (as in SymSpell) of every mark, built once. A window is
+looked up as it is and with each one of its letters deleted; marks are stored as they are and
+with up to two letters deleted (one for short marks). This finds every mark within one edit of a
+window and most within two, and scores only those few candidates.
+:func:`brute_force_hits` is the plain reference that compares every window with every mark; the
+tests check the index against it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+import jellyfish
+from rapidfuzz.distance import OSA, Levenshtein
+
+from .normalize import normalize_text
+
+__all__ = [
+    "MarkHit",
+    "TextIndex",
+    "similarity",
+    "brute_force_hits",
+    "best_per_brand",
+    "PHONETIC_SIMILARITY",
+    "MIN_SIMILARITY",
+]
+
+#: Similarity given to a phonetic look-alike that keeps the vowels of the mark.
+PHONETIC_SIMILARITY = 0.92
+#: Candidates below this similarity are not reported at all.
+MIN_SIMILARITY = 0.75
+
+# Pairs of letters that look alike in common typefaces. Substituting one for the other costs
+# less than an ordinary edit because it is the typical counterfeiter's spelling ("Adibas").
+_LOOKALIKE_PAIRS = {frozenset(p) for p in ["bd", "pq", "mn", "uv", "ij", "ce", "gq", "hn", "co"]}
+_LOOKALIKE_COST = 0.35
+_DOUBLING_COST = 0.4
+_VOWELS = re.compile(r"[^aeiouy]")
+
+# Windows and marks shorter than this are only matched exactly: one edit in a three-letter
+# word changes a third of it.
+_MIN_FUZZY_LEN = 4
+# Marks at least this long are indexed with two deletions.
+_MIN_TWO_EDIT_LEN = 6
+# Windows whose candidates are remembered (see TextIndex.hits).
+_CACHE_SIZE = 200_000
+
+
+@dataclass(frozen=True)
+class MarkHit:
+    """A registered word mark found in a piece of text."""
+
+    brand_id: str
+    #: The word mark as registered.
+    mark: str
+    #: The words of the text that matched, normalised (e.g. "adibas").
+    found: str
+    #: 0..1; 1.0 when the normalised text equals the mark.
+    similarity: float
+    #: "exact", "look-alike" (edit distance) or "phonetic".
+    how: str
+
+
+def _weighted_edits(a: str, b: str) -> float:
+    cost = 0.0
+    for op in Levenshtein.editops(a, b):
+        if op.tag == "replace":
+            pair = frozenset((a[op.src_pos], b[op.dest_pos]))
+            cost += _LOOKALIKE_COST if pair in _LOOKALIKE_PAIRS else 1.0
+        elif op.tag == "delete":  # a has a letter b lacks
+            ch = a[op.src_pos]
+            doubled = (op.src_pos > 0 and a[op.src_pos - 1] == ch) or (
+                op.src_pos + 1 < len(a) and a[op.src_pos + 1] == ch
+            )
+            cost += _DOUBLING_COST if doubled else 1.0
+        else:  # insert: b has a letter a lacks
+            ch = b[op.dest_pos]
+            doubled = (op.dest_pos > 0 and b[op.dest_pos - 1] == ch) or (
+                op.dest_pos + 1 < len(b) and b[op.dest_pos + 1] == ch
+            )
+            cost += _DOUBLING_COST if doubled else 1.0
+    return cost
+
+
+@lru_cache(maxsize=65536)
+def _phonetic_key(word: str) -> tuple[str, str, str]:
+    return (jellyfish.metaphone(word), jellyfish.nysiis(word), _VOWELS.sub("", word))
+
+
+def similarity(window: str, mark: str, *, window_plain: str | None = None,
+               mark_plain: str | None = None) -> tuple[float, str]:
+    """Return ``(similarity, how)`` of a window and a mark, both folded and without spaces.
+
+    ``window_plain`` / ``mark_plain`` are the same strings before "l" was folded into "i",
+    used for the phonetic codes (jellyfish reads "l" as a sound). ``how`` is "exact",
+    "look-alike" or "phonetic".
+    """
+    if window == mark:
+        if window_plain is not None and mark_plain is not None and window_plain != mark_plain:
+            # Equal only once "l" is folded into "i" ("Guccl"): a look-alike, not the mark.
+            return 0.97, "look-alike"
+        return 1.0, "exact"
+    longest = max(len(window), len(mark))
+    if not window or not mark:
+        return 0.0, "look-alike"
+    cost = min(_weighted_edits(window, mark), float(OSA.distance(window, mark)))
+    sim = max(0.0, 1.0 - cost / longest)
+    if sim < PHONETIC_SIMILARITY and sim >= 0.55 and min(len(window), len(mark)) >= _MIN_FUZZY_LEN:
+        wk = _phonetic_key(window_plain or window)
+        mk = _phonetic_key(mark_plain or mark)
+        if wk[2] == mk[2] and (wk[0] == mk[0] or wk[1] == mk[1]):
+            return PHONETIC_SIMILARITY, "phonetic"
+    return sim, "look-alike"
+
+
+@dataclass(frozen=True)
+class _Mark:
+    brand_id: str
+    text: str
+    key: str  # folded, no spaces
+    plain: str  # normalised, no spaces (for phonetics)
+    words: int
+
+
+def _deletes(word: str, depth: int) -> set[str]:
+    out = {word}
+    frontier = {word}
+    for _ in range(depth):
+        nxt = set()
+        for w in frontier:
+            for i in range(len(w)):
+                nxt.add(w[:i] + w[i + 1:])
+        out |= nxt
+        frontier = nxt
+    return out
+
+
+def _windows(text: str, max_words: int, max_len: int) -> list[tuple[str, str, str]]:
+    """Return ``(key, plain, shown)`` for every run of up to ``max_words`` words of ``text``."""
+    tokens = normalize_text(text).split()
+    out: list[tuple[str, str, str]] = []
+    seen: set[str] = set()
+    ntok = len(tokens)
+    for i in range(ntok):
+        plain = ""
+        for j in range(i, min(ntok, i + max_words)):
+            plain += tokens[j]
+            if len(plain) > max_len:
+                break
+            if plain not in seen:
+                seen.add(plain)
+                shown = tokens[i] if j == i else " ".join(tokens[i:j + 1])
+                out.append((plain.replace("l", "i"), plain, shown))
+    return out
+
+
+def _best_per_brand(hits: Iterable[MarkHit]) -> dict[str, MarkHit]:
+    best: dict[str, MarkHit] = {}
+    for hit in hits:
+        cur = best.get(hit.brand_id)
+        # Ties are broken on the strings so that the result never depends on input order.
+        if cur is None or (hit.similarity, -len(hit.found), hit.mark, hit.found) > (
+            cur.similarity, -len(cur.found), cur.mark, cur.found
+        ):
+            best[hit.brand_id] = hit
+    return best
+
+
+class TextIndex:
+    """Every registered word mark, indexed once for fast look-up in declared text.
+
+    ``marks`` is an iterable of ``(brand_id, word_mark)``. Marks that normalise to nothing
+    (e.g. only Chinese characters) cannot be matched in text and are listed in ``skipped``.
+    """
+
+    def __init__(self, marks: Iterable[tuple[str, str]], *, min_similarity: float = MIN_SIMILARITY):
+        self.min_similarity = min_similarity
+        uniq = sorted({(b, m) for b, m in marks})
+        self._marks: list[_Mark] = []
+        self.skipped: list[tuple[str, str]] = []
+        for brand_id, mark in uniq:
+            plain = normalize_text(mark)
+            if not plain:
+                self.skipped.append((brand_id, mark))
+                continue
+            words = len(plain.split())
+            plain = plain.replace(" ", "")
+            self._marks.append(_Mark(brand_id, mark, plain.replace("l", "i"), plain, words))
+        self.max_words = min(max((m.words for m in self._marks), default=1) + 1, 6)
+        self.max_len = max((len(m.key) for m in self._marks), default=0) + 2
+        index: dict[str, list[int]] = {}
+        for i, m in enumerate(self._marks):
+            depth = 0
+            if len(m.key) >= _MIN_TWO_EDIT_LEN:
+                depth = 2
+            elif len(m.key) >= _MIN_FUZZY_LEN:
+                depth = 1
+            for key in _deletes(m.key, depth):
+                index.setdefault(key, []).append(i)
+        # Tuples are smaller than lists and say the index is not changed after building.
+        self._index: dict[str, tuple[int, ...]] = {k: tuple(v) for k, v in index.items()}
+        # Sound-alikes can be further apart in letters than the deletion neighbourhood reaches
+        # ("Phila" / "Fila"), so marks are also indexed by their metaphone code.
+        sounds: dict[str, list[int]] = {}
+        for i, m in enumerate(self._marks):
+            if len(m.key) >= _MIN_FUZZY_LEN:
+                sounds.setdefault(_phonetic_key(m.plain)[0], []).append(i)
+        self._sounds: dict[str, tuple[int, ...]] = {k: tuple(v) for k, v in sounds.items()}
+        self._cache: dict[str, tuple[tuple[int, float, str], ...]] = {}
+
+    def __len__(self) -> int:
+        return len(self._marks)
+
+    @property
+    def marks(self) -> Sequence[tuple[str, str]]:
+        """The indexed ``(brand_id, word_mark)`` pairs, sorted."""
+        return [(m.brand_id, m.text) for m in self._marks]
+
+    def hits(self, text: str) -> list[MarkHit]:
+        """Return every (window, mark) pair of ``text`` at or above ``min_similarity``."""
+        out: list[MarkHit] = []
+        if not self._marks or not text:
+            return out
+        marks = self._marks
+        cache = self._cache
+        for key, plain, shown in _windows(text, self.max_words, self.max_len):
+            found = cache.get(plain)
+            if found is None:
+                found = self._lookup(key, plain)
+                # Declarations share most of their words ("shoes", "pairs", "cotton"), so
+                # remembering each word's candidates pays off; the bound keeps memory flat.
+                if len(cache) >= _CACHE_SIZE:
+                    cache.clear()
+                cache[plain] = found
+            for ci, sim, how in found:
+                m = marks[ci]
+                out.append(MarkHit(m.brand_id, m.text, shown, sim, how))
+        return out
+
+    def _lookup(self, key: str, plain: str) -> tuple[tuple[int, float, str], ...]:
+        index = self._index
+        cands: set[int] = set()
+        found = index.get(key)
+        if found:
+            cands.update(found)
+        if len(key) >= _MIN_FUZZY_LEN:
+            for i in range(len(key)):
+                found = index.get(key[:i] + key[i + 1:])
+                if found:
+                    cands.update(found)
+            found = self._sounds.get(_phonetic_key(plain)[0])
+            if found:
+                cands.update(found)
+        res = []
+        for ci in sorted(cands):
+            m = self._marks[ci]
+            if (len(key) < _MIN_FUZZY_LEN or len(m.key) < _MIN_FUZZY_LEN) and key != m.key:
+                continue
+            sim, how = similarity(key, m.key, window_plain=plain, mark_plain=m.plain)
+            if sim >= self.min_similarity:
+                res.append((ci, round(sim, 4), how))
+        return tuple(res)
+
+    def search(self, text: str) -> dict[str, MarkHit]:
+        """Return the best hit per brand found in ``text`` (brand_id -> :class:`MarkHit`)."""
+        return _best_per_brand(self.hits(text))
+
+
+def brute_force_hits(text: str, marks: Iterable[tuple[str, str]], *,
+                     min_similarity: float = MIN_SIMILARITY) -> list[MarkHit]:
+    """Plain reference for :meth:`TextIndex.hits`: compare every window with every mark.
+
+    Uses the same windows and :func:`similarity` as the index, so the two differ only in
+    which pairs the index's candidate look-up skips.
+    """
+    ref = TextIndex([], min_similarity=min_similarity)
+    prepared = []
+    for brand_id, mark in sorted(set(marks)):
+        plain = normalize_text(mark)
+        if plain:
+            words = len(plain.split())
+            plain = plain.replace(" ", "")
+            prepared.append(_Mark(brand_id, mark, plain.replace("l", "i"), plain, words))
+    if not prepared:
+        return []
+    ref.max_words = min(max(m.words for m in prepared) + 1, 6)
+    ref.max_len = max(len(m.key) for m in prepared) + 2
+    out = []
+    for key, plain, shown in _windows(text, ref.max_words, ref.max_len):
+        for m in prepared:
+            if (len(key) < _MIN_FUZZY_LEN or len(m.key) < _MIN_FUZZY_LEN) and key != m.key:
+                continue
+            sim, how = similarity(key, m.key, window_plain=plain, mark_plain=m.plain)
+            if sim >= min_similarity:
+                out.append(MarkHit(m.brand_id, m.text, shown, round(sim, 4), how))
+    return out
+
+
+def best_per_brand(hits: Iterable[MarkHit]) -> dict[str, MarkHit]:
+    """Return the best hit per brand, ties broken deterministically."""
+    return _best_per_brand(hits)

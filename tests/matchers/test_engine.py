@@ -1,0 +1,201 @@
+"""Engine: end-to-end screening, bad input, determinism, saving and loading."""
+
+from __future__ import annotations
+
+import math
+import random
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from matchers import (
+    Engine,
+    PriceRange,
+    Query,
+    Reference,
+    Screening,
+    ScreeningError,
+    Supplier,
+    Thresholds,
+)
+
+ACME = Reference(
+    "acme", "ACME", aliases=("Acme Sport",),
+    authorized_suppliers=(Supplier("Acme Manufactoring Company Limited", "CN"),
+                          Supplier("Acme Europe GmbH", "DE"), Supplier("Acme Italia S.p.A.", "IT"),
+                          Supplier("Acme Vietnam Co., Ltd.", "VN")),
+    price_range=PriceRange(40, 120, "EUR"), hs_codes=("6403.99", "6404.11"),
+    gtins=("4006381333931",), gs1_prefixes=("400638",), production_countries=("CN", "VN", "IT"),
+)
+REFS = [
+    ACME,
+    Reference("adidas", "Adidas", production_countries=("VN",)),
+    Reference("nike", "Nike", protected=False),
+    Reference("rayban", "Ray-Ban", hs_codes=("9004.10",)),
+    Reference("lv", "Louis Vuitton", price_range=PriceRange(500, 3000, "EUR")),
+    Reference("apple", "Apple"),
+    Reference("prada", "Prada"),
+]
+
+
+@pytest.fixture(scope="module")
+def engine() -> Engine:
+    return Engine(REFS, images=False)
+
+
+def test_genuine_shipment_is_released(engine: Engine) -> None:
+    q = Query(declared_brand="ACME", description="ACME leather shoes", supplier="ACME MANUFACTORING CO., LTD.",
+              supplier_country="China", origin_country="CN", unit_price=60, currency="EUR",
+              hs_code="6403.99", gtins=("4006381333931",))
+    result = engine.screen(q)
+    assert isinstance(result, Screening)
+    assert result[0].brand_id == "acme"
+    assert result[0].recommendation == "release"
+    assert result[0].identity > 0.99
+
+
+def test_counterfeit_is_detained_with_reasons(engine: Engine) -> None:
+    q = Query(declared_brand="ACNE", description="sport shoes acme", supplier="Shenzen Sportwear Co",
+              origin_country="China", unit_price=6.5, currency="EUR", hs_code="640399")
+    m = engine.screen(q)[0]
+    assert m.brand_id == "acme" and m.recommendation == "detain"
+    reasons = {s.name: s.reason for s in m.signals}
+    assert reasons["supply_chain"] == ("declared supplier 'Shenzen Sportwear Co' is not among "
+                                       "the 4 authorised suppliers of ACME")
+    assert "below the genuine range" in reasons["price"]
+    names = [s.name for s in m.signals]
+    for expected in ("declared_brand", "description", "ocr", "image", "barcode", "supply_chain",
+                     "price", "origin", "goods_type", "barcode_check", "validity"):
+        assert expected in names
+    assert all(s.reason for s in m.signals)
+
+
+def test_unprotected_brand_is_reported_but_never_detained(engine: Engine) -> None:
+    q = Query(declared_brand="N1KE", supplier="Fake Factory", unit_price=1, currency="EUR")
+    m = engine.screen(q)[0]
+    assert m.brand_id == "nike" and m.recommendation != "detain"
+    assert "not in force" in m.signal("validity").reason  # type: ignore[union-attr]
+
+
+def test_unregistered_brand_gives_nothing(engine: Engine) -> None:
+    assert engine.screen(Query(declared_brand="Zorblax", description="plastic toys")) == []
+    assert engine.screen(Query()) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "brand"),
+    [("Adibas", "adidas"), ("N1KE", "nike"), ("Ray Bam", "rayban"), ("Louis Vuiton", "lv"),
+     ("\u0391CME", "acme")],
+)
+def test_lookalike_declared_brand_ranks_first(engine: Engine, text: str, brand: str) -> None:
+    assert engine.screen(Query(declared_brand=text))[0].brand_id == brand
+
+
+def test_pineapple_and_prado(engine: Engine) -> None:
+    assert all(m.brand_id != "apple" for m in engine.screen(Query(supplier="Pineapple Co., Ltd",
+                                                                 description="Pineapple Co., Ltd")))
+    for m in engine.screen(Query(declared_brand="Prado", unit_price=1)):
+        assert m.recommendation != "detain" and m.identity < 0.5
+
+
+def test_gtin_finds_brand(engine: Engine) -> None:
+    m = engine.screen(Query(gtins=("4006381999991",)))
+    assert m and m[0].brand_id == "acme"  # company prefix 400638
+    bad = engine.screen(Query(gtins=("4006381333932",)))
+    assert "wrong check digit" in " ".join(bad.notes)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        Query(photos=(b"",)),
+        Query(photos=(b"not an image at all",)),
+        Query(photos=(b"\x89PNG\r\n\x1a\n" + b"\x00" * 20,)),
+        Query(photos=("/nonexistent/photo.jpg",)),
+        Query(description="ACME " * 250_000, declared_brand="x" * 10_000),
+        Query(declared_brand="ACME", unit_price=float("nan"), currency="EUR"),
+        Query(declared_brand="ACME", unit_price=-5),
+        Query(declared_brand="ACME", unit_price=math.inf),
+        Query(declared_brand="ACME", origin_country="Atlantis", hs_code="shoes"),
+        Query(declared_brand="ACME", currency="euros", unit_price=3),
+        Query(declared_brand=123, description=["x"], gtins="4006381333931"),  # type: ignore[arg-type]
+        Query(declared_brand="ACME", gtins=(None, 5, "abc")),  # type: ignore[arg-type]
+    ],
+)
+def test_bad_input_never_crashes(engine: Engine, query: Query) -> None:
+    result = engine.screen(query)
+    assert isinstance(result, Screening)
+    for m in result:
+        assert 0.0 <= m.score <= 1.0
+
+
+def test_bad_input_is_noted(engine: Engine) -> None:
+    r = engine.screen(Query(declared_brand="ACME", unit_price=float("nan"), origin_country="Atlantis"))
+    assert any("unit price" in n for n in r.notes)
+    assert any("Atlantis" in n for n in r.notes)
+    r = engine.screen(Query(description="ACME " * 10_000))
+    assert any("cut" in n for n in r.notes)
+
+
+def test_not_a_query_raises() -> None:
+    with pytest.raises(ScreeningError, match="needs a Query"):
+        Engine(REFS, images=False).screen("ACME")  # type: ignore[arg-type]
+
+
+def test_duplicate_brand_ids_raise() -> None:
+    with pytest.raises(ScreeningError, match="more than once"):
+        Engine([ACME, ACME], images=False)
+
+
+_queries = st.builds(
+    Query,
+    description=st.one_of(st.none(), st.text(max_size=40), st.sampled_from(["acme shoes", "louis vuiton bag"])),
+    declared_brand=st.one_of(st.none(), st.sampled_from(["ACME", "Adibas", "N1KE", "Prado", "Apple"]),
+                             st.text(max_size=12)),
+    supplier=st.one_of(st.none(), st.sampled_from(["Acme Europe GmbH", "Acme Manufacturing Co Ltd", "X"])),
+    origin_country=st.one_of(st.none(), st.sampled_from(["CN", "Italy", "Atlantis"])),
+    unit_price=st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=True)),
+    currency=st.one_of(st.none(), st.sampled_from(["EUR", "USD", "x"])),
+    hs_code=st.one_of(st.none(), st.sampled_from(["6403.99", "9503", "abc"])),
+    gtins=st.lists(st.sampled_from(["4006381333931", "4006381333932", "036000291452"]), max_size=2).map(tuple),
+)
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(query=_queries, seed=st.integers(0, 1000))
+def test_screening_is_deterministic_and_order_independent(query: Query, seed: int) -> None:
+    shuffled = REFS[:]
+    random.Random(seed).shuffle(shuffled)
+    a = Engine(REFS, images=False)
+    b = Engine(shuffled, images=False)
+    ra, rb = a.screen(query), b.screen(query)
+    assert list(ra) == list(rb) and ra.notes == rb.notes
+    assert a.snapshot_id == b.snapshot_id
+    assert list(a.screen(query)) == list(ra)
+    for m in ra:
+        assert 0 <= m.score <= 1 and 0 <= m.identity <= 1
+        assert m.recommendation in ("detain", "inspect", "release")
+
+
+def test_save_and_load(tmp_path: Path, engine: Engine) -> None:
+    engine.save(tmp_path / "engine")
+    loaded = Engine.load(tmp_path / "engine")
+    assert loaded.snapshot_id == engine.snapshot_id
+    q = Query(declared_brand="Adibas", supplier="X", unit_price=1, currency="EUR")
+    assert list(loaded.screen(q)) == list(engine.screen(q))
+    with pytest.raises(ScreeningError):
+        Engine.load(tmp_path / "missing")
+
+
+def test_thresholds_are_configuration() -> None:
+    strict = Engine(REFS, images=False, thresholds=Thresholds(detain=0.99, inspect=0.98, version="t"))
+    r = strict.screen(Query(declared_brand="ACME", supplier="Unknown Ltd", unit_price=1, currency="EUR"))
+    assert r[0].recommendation == "release" and r.thresholds_version == "t"
+
+
+def test_snapshot_id_changes_with_registry() -> None:
+    a = Engine(REFS, images=False).snapshot_id
+    b = Engine(REFS[:-1], images=False).snapshot_id
+    assert a != b and a.startswith("matchers-")
