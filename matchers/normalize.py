@@ -75,6 +75,8 @@ _MARK_SIGNS = re.compile("[\u00ae\u2122\u00a9\u2120\u24c7]")
 
 def _strip_accents(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text)
+    if decomposed.isascii():
+        return decomposed
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 

@@ -18,6 +18,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from rapidfuzz.distance import Levenshtein
 
@@ -38,10 +39,13 @@ _PUNCT = re.compile(r"[^a-z0-9]+")
 
 
 def _ascii(text: str) -> str:
+    if text.isascii():
+        return text.lower()
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
 
 
+@lru_cache(maxsize=65536)
 def company_key(name: str) -> str:
     """Return the comparison key of a company name (legal forms and punctuation removed)."""
     if not isinstance(name, str):

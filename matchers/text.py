@@ -44,6 +44,7 @@ __all__ = [
     "brute_force_hits",
     "best_per_brand",
     "PHONETIC_SIMILARITY",
+    "COMMON_WORDS",
     "MIN_SIMILARITY",
 ]
 
@@ -157,8 +158,31 @@ def _deletes(word: str, depth: int) -> set[str]:
     return out
 
 
-def _windows(text: str, max_words: int, max_len: int) -> list[tuple[str, str, str]]:
-    """Return ``(key, plain, shown)`` for every run of up to ``max_words`` words of ``text``."""
+#: Everyday words of customs declarations. A multi-word window never runs across one of them
+#: (unless a registered mark contains it), because no spacing trick splits a brand name into
+#: "shoes" or "pcs"; they are still looked up on their own. This keeps the number of windows
+#: of a long description close to its number of words.
+COMMON_WORDS = frozenset("""
+a an and the of for with in on by to from at or as per x new original genuine authentic
+brand branded name logo pcs pc pieces piece pairs pair units unit sets set box boxes carton
+cartons pallet kg kgs g gr ml l qty quantity assorted various mixed size sizes colour color
+colours colors black white red blue green grey gray mens men womens women ladies kids
+children child unisex adult adults sport sports shoes shoe sneakers trainers boots bags bag
+handbags handbag purses wallets wallet watches watch wrist sunglasses glasses perfume
+perfumes cosmetics toys toy jackets jacket caps cap hats belts belt shirts shirt tshirts
+tshirt jeans denim leather cotton plastic metal textile phone mobile cases case cover covers
+chargers charger headphones earphones accessories parts premium classic deluxe limited
+edition pro model style made goods samples sample gift gifts used item items
+""".split())
+
+
+def _windows(text: str, max_words: int, max_len: int,
+             breakers: frozenset[str] = frozenset()) -> list[tuple[str, str, str]]:
+    """Return ``(key, plain, shown)`` for every run of up to ``max_words`` words of ``text``.
+
+    Words in ``breakers`` (and numbers, when they are in ``breakers``' sense: see
+    :class:`TextIndex`) only form one-word windows.
+    """
     tokens = normalize_text(text).split()
     out: list[tuple[str, str, str]] = []
     seen: set[str] = set()
@@ -166,14 +190,26 @@ def _windows(text: str, max_words: int, max_len: int) -> list[tuple[str, str, st
     for i in range(ntok):
         plain = ""
         for j in range(i, min(ntok, i + max_words)):
-            plain += tokens[j]
+            tok = tokens[j]
+            if j > i and (tok in breakers or tokens[i] in breakers
+                          or (tok.isdigit() or tokens[i].isdigit()) and "#digits" in breakers):
+                break
+            plain += tok
             if len(plain) > max_len:
                 break
             if plain not in seen:
                 seen.add(plain)
-                shown = tokens[i] if j == i else " ".join(tokens[i:j + 1])
+                shown = tok if j == i else " ".join(tokens[i:j + 1])
                 out.append((plain.replace("l", "i"), plain, shown))
     return out
+
+
+def _breakers(words: set[str]) -> frozenset[str]:
+    """Common words that are not a word of any mark, plus "#digits" when no mark word is a number."""
+    out = {w for w in COMMON_WORDS if w not in words}
+    if not any(w.isdigit() for w in words):
+        out.add("#digits")
+    return frozenset(out)
 
 
 def _best_per_brand(hits: Iterable[MarkHit]) -> dict[str, MarkHit]:
@@ -200,16 +236,19 @@ class TextIndex:
         uniq = sorted({(b, m) for b, m in marks})
         self._marks: list[_Mark] = []
         self.skipped: list[tuple[str, str]] = []
+        mark_words: set[str] = set()
         for brand_id, mark in uniq:
             plain = normalize_text(mark)
             if not plain:
                 self.skipped.append((brand_id, mark))
                 continue
+            mark_words.update(plain.split())
             words = len(plain.split())
             plain = plain.replace(" ", "")
             self._marks.append(_Mark(brand_id, mark, plain.replace("l", "i"), plain, words))
         self.max_words = min(max((m.words for m in self._marks), default=1) + 1, 6)
         self.max_len = max((len(m.key) for m in self._marks), default=0) + 2
+        self._breakers = _breakers(mark_words)
         index: dict[str, list[int]] = {}
         for i, m in enumerate(self._marks):
             depth = 0
@@ -245,7 +284,7 @@ class TextIndex:
             return out
         marks = self._marks
         cache = self._cache
-        for key, plain, shown in _windows(text, self.max_words, self.max_len):
+        for key, plain, shown in _windows(text, self.max_words, self.max_len, self._breakers):
             found = cache.get(plain)
             if found is None:
                 found = self._lookup(key, plain)
@@ -297,9 +336,11 @@ def brute_force_hits(text: str, marks: Iterable[tuple[str, str]], *,
     """
     ref = TextIndex([], min_similarity=min_similarity)
     prepared = []
+    mark_words: set[str] = set()
     for brand_id, mark in sorted(set(marks)):
         plain = normalize_text(mark)
         if plain:
+            mark_words.update(plain.split())
             words = len(plain.split())
             plain = plain.replace(" ", "")
             prepared.append(_Mark(brand_id, mark, plain.replace("l", "i"), plain, words))
@@ -308,7 +349,7 @@ def brute_force_hits(text: str, marks: Iterable[tuple[str, str]], *,
     ref.max_words = min(max(m.words for m in prepared) + 1, 6)
     ref.max_len = max(len(m.key) for m in prepared) + 2
     out = []
-    for key, plain, shown in _windows(text, ref.max_words, ref.max_len):
+    for key, plain, shown in _windows(text, ref.max_words, ref.max_len, _breakers(mark_words)):
         for m in prepared:
             if (len(key) < _MIN_FUZZY_LEN or len(m.key) < _MIN_FUZZY_LEN) and key != m.key:
                 continue
