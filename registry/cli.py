@@ -1,0 +1,171 @@
+"""Command-line administration, calling the same services as the web pages.
+
+    flask --app registry users create --email ... --role officer
+    flask --app registry orgs approve "ACME Sportswear"
+    flask --app registry demo seed
+    flask --app registry audit verify
+"""
+
+from __future__ import annotations
+
+import getpass
+import sys
+
+import click
+from flask import Flask
+from sqlalchemy import select
+
+from registry.extensions import db
+from registry.models import Organisation, OrganisationStatus, Role, User
+from registry.services import audit, organisations, users
+from registry.services.errors import DomainError
+
+
+def _fail(message: str) -> None:
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(1)
+
+
+def _organisation(name: str) -> Organisation:
+    organisation = db.session.scalar(select(Organisation).where(Organisation.name == name))
+    if organisation is None:
+        _fail(f"no organisation named '{name}'")
+    return organisation
+
+
+def _user(email: str) -> User:
+    user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
+    if user is None:
+        _fail(f"no account with e-mail '{email}'")
+    return user
+
+
+users_cli = click.Group("users", help="Manage user accounts.")
+orgs_cli = click.Group("orgs", help="Approve and suspend organisations.")
+demo_cli = click.Group("demo", help="Demo data.")
+audit_cli = click.Group("audit", help="Check the audit log.")
+
+
+@users_cli.command("create")
+@click.option("--email", required=True)
+@click.option("--name", default="")
+@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
+@click.option("--organisation", default=None, help="Organisation name (rights holders only).")
+@click.option("--password", default=None, help="Asked for when not given.")
+def create_user(email: str, name: str, role: str, organisation: str | None, password: str | None) -> None:
+    """Create an account."""
+    if password is None:
+        password = getpass.getpass("Password: ")
+    try:
+        user = users.create_user(db.session, None, email=email, name=name or email, password=password,
+                                 role=Role(role), organisation=_organisation(organisation) if organisation else None)
+    except DomainError as exc:
+        db.session.rollback()
+        _fail(str(exc))
+    db.session.commit()
+    click.echo(f"Created {user.role.value} account {user.email}.")
+
+
+@users_cli.command("disable")
+@click.argument("email")
+def disable_user(email: str) -> None:
+    """Disable an account and end all of its sessions."""
+    users.set_user_active(db.session, None, _user(email), False)
+    db.session.commit()
+    click.echo(f"Disabled {email}; its sessions are ended.")
+
+
+@users_cli.command("enable")
+@click.argument("email")
+def enable_user(email: str) -> None:
+    users.set_user_active(db.session, None, _user(email), True)
+    db.session.commit()
+    click.echo(f"Enabled {email}.")
+
+
+@users_cli.command("role")
+@click.argument("email")
+@click.argument("role", type=click.Choice([r.value for r in Role]))
+@click.option("--organisation", default=None)
+def set_role(email: str, role: str, organisation: str | None) -> None:
+    """Change an account's role (its sessions end)."""
+    try:
+        users.set_user_role(db.session, None, _user(email), Role(role),
+                            _organisation(organisation) if organisation else None)
+    except DomainError as exc:
+        db.session.rollback()
+        _fail(str(exc))
+    db.session.commit()
+    click.echo(f"{email} is now {role}.")
+
+
+@users_cli.command("list")
+def list_users() -> None:
+    for user in db.session.scalars(select(User).order_by(User.role, User.email)):
+        org = user.organisation.name if user.organisation else "-"
+        click.echo(f"{user.email:40} {user.role.value:8} {'active' if user.active else 'disabled':8} {org}")
+
+
+@orgs_cli.command("list")
+def list_orgs() -> None:
+    for organisation in db.session.scalars(select(Organisation).order_by(Organisation.name)):
+        click.echo(f"{organisation.name:40} {organisation.country} {organisation.status.value}")
+
+
+def _set_status(name: str, status: OrganisationStatus) -> None:
+    admin = db.session.scalar(select(User).where(User.role == Role.ADMIN, User.active.is_(True)).order_by(User.id))
+    organisation = _organisation(name)
+    if organisation.status == status:
+        click.echo(f"{name} is already {status.value}.")
+        return
+    if admin is None:
+        _fail("create an administrator account first (users create --role admin)")
+    organisations.set_organisation_status(db.session, admin, organisation, status)
+    db.session.commit()
+    click.echo(f"{name} is {status.value}.")
+
+
+@orgs_cli.command("approve")
+@click.argument("name")
+def approve(name: str) -> None:
+    """Approve an organisation (recorded as done by the first administrator)."""
+    _set_status(name, OrganisationStatus.APPROVED)
+
+
+@orgs_cli.command("suspend")
+@click.argument("name")
+def suspend(name: str) -> None:
+    _set_status(name, OrganisationStatus.SUSPENDED)
+
+
+@demo_cli.command("seed")
+@click.option("--password", default="demo-password-2026", show_default=True)
+def seed(password: str) -> None:
+    """Fill an empty registry with demo holders, images and one account per role."""
+    from flask import current_app
+
+    from registry.demo import seed_demo
+
+    accounts = seed_demo(db.session, current_app.extensions["blobs"], password=password)
+    db.session.commit()
+    if not accounts:
+        click.echo("The registry already has data; demo data was not added.")
+        return
+    click.echo("Demo accounts (all with the password " + password + "):")
+    for role, email in accounts:
+        click.echo(f"  {role:16} {email}")
+
+
+@audit_cli.command("verify")
+def verify() -> None:
+    """Walk the audit hash chain and report the first broken link."""
+    report = audit.verify_chain(db.session)
+    if report.ok:
+        click.echo(f"Audit chain intact: {report.events} events.")
+    else:
+        _fail(f"audit chain broken at event {report.first_broken_seq}: {report.problem}")
+
+
+def register(app: Flask) -> None:
+    for group in (users_cli, orgs_cli, demo_cli, audit_cli):
+        app.cli.add_command(group)

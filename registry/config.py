@@ -1,0 +1,92 @@
+"""Configuration: defaults, then environment variables, then explicit overrides.
+
+The embedded default needs nothing installed: SQLite in WAL mode and a blob directory, both
+under the instance folder. ``DATABASE_URL`` switches to PostgreSQL in production.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+# Environment variables read, with the config key each one sets.
+_ENVIRONMENT = {
+    "DATABASE_URL": "SQLALCHEMY_DATABASE_URI",
+    "SECRET_KEY": "SECRET_KEY",
+    "BLOB_DIR": "BLOB_DIR",
+    "REDIS_URL": "REDIS_URL",
+    "RATELIMIT_STORAGE_URI": "RATELIMIT_STORAGE_URI",
+    "SESSION_COOKIE_SECURE": "SESSION_COOKIE_SECURE",
+    "FORCE_HTTPS": "FORCE_HTTPS",
+}
+
+_BOOLEAN_KEYS = {"SESSION_COOKIE_SECURE", "FORCE_HTTPS"}
+
+
+def defaults(instance_path: str) -> dict[str, Any]:
+    """The embedded defaults: everything local, under the instance folder."""
+    instance = Path(instance_path)
+    return {
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{instance / 'registry.sqlite3'}",
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "BLOB_DIR": str(instance / "blobs"),
+        "SECRET_KEY": None,  # read from or written to instance/secret_key when not set
+        "WTF_CSRF_TIME_LIMIT": 8 * 3600,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": False,
+        "FORCE_HTTPS": False,
+        "PERMANENT_SESSION_LIFETIME": 12 * 3600,
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "LOGIN_RATE_LIMIT": "10 per minute;50 per hour",
+        # Uploads: request size, one image's bytes and pixels, one import ZIP.
+        "MAX_CONTENT_LENGTH": 200 * 1024 * 1024,
+        "MAX_IMAGE_BYTES": 25 * 1024 * 1024,
+        "MAX_IMAGE_PIXELS": 50_000_000,
+        "MAX_IMPORT_ROWS": 20_000,
+        "MAX_ZIP_UNCOMPRESSED": 1024 * 1024 * 1024,
+        "MAX_ZIP_ENTRIES": 5_000,
+        "THUMBNAIL_SIZE": 320,
+        # Customs protection ending within this many working days raises a reminder.
+        "PROTECTION_REMINDER_WORKING_DAYS": 30,
+    }
+
+
+def from_environment(environ: os._Environ[str] | dict[str, str] = os.environ) -> dict[str, Any]:
+    """Config keys set by environment variables."""
+    config: dict[str, Any] = {}
+    for variable, key in _ENVIRONMENT.items():
+        value = environ.get(variable)
+        if value is None or value == "":
+            continue
+        if key in _BOOLEAN_KEYS:
+            config[key] = value.strip().lower() in {"1", "true", "yes", "on"}
+        elif key == "SQLALCHEMY_DATABASE_URI":
+            config[key] = normalise_database_url(value)
+        else:
+            config[key] = value
+    return config
+
+
+def normalise_database_url(url: str) -> str:
+    """Use the psycopg 3 driver for plain ``postgres://`` / ``postgresql://`` URLs."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def secret_key(instance_path: str) -> str:
+    """A per-installation secret kept in the instance folder, created on first start."""
+    path = Path(instance_path) / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    return key

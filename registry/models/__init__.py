@@ -1,0 +1,14 @@
+"""Typed SQLAlchemy 2.0 models. Import from here: ``from registry.models import Product``."""
+
+from registry.models.audit import AuditEvent, AuditHead
+from registry.models.base import Base
+from registry.models.dossier import (ImageKind, MarkKind, Office, Product, ProductFeature,
+                                     ReferenceImage, Right, Supplier, SupplierRole)
+from registry.models.organisations import ContactPerson, Organisation, OrganisationStatus
+from registry.models.users import Role, User, UserSession
+
+__all__ = [
+    "AuditEvent", "AuditHead", "Base", "ContactPerson", "ImageKind", "MarkKind", "Office",
+    "Organisation", "OrganisationStatus", "Product", "ProductFeature", "ReferenceImage",
+    "Right", "Role", "Supplier", "SupplierRole", "User", "UserSession",
+]

@@ -1,0 +1,147 @@
+"""Wiring done once by ``create_app``: database, security, templates, storage, blueprints."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask, g, render_template, request
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from registry.extensions import csrf, db, limiter, login_manager, migrate, talisman
+from registry.services.errors import Forbidden, NotFound
+from registry.storage import BlobStore
+
+MIGRATIONS = str(Path(__file__).resolve().parent / "migrations")
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    # WAL lets readers work during a write; FULL makes a commit durable on power loss
+    # (evidence is written here); foreign keys are off in SQLite unless asked for.
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()
+
+
+def init_database(app: Flask) -> None:
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    db.init_app(app)
+    migrate.init_app(app, db, directory=MIGRATIONS, render_as_batch=True)
+
+
+def init_security(app: Flask) -> None:
+    from registry.services import auth
+
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Sign in to see this page."
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = None  # sessions are checked server-side instead
+
+    @login_manager.user_loader
+    def load_user(token: str):
+        return auth.load_session(db.session, token)
+
+    csrf.init_app(app)
+    limiter.init_app(app)
+    talisman.init_app(
+        app,
+        force_https=app.config["FORCE_HTTPS"],
+        session_cookie_secure=app.config["SESSION_COOKIE_SECURE"],
+        session_cookie_http_only=True,
+        frame_options="DENY",
+        referrer_policy="same-origin",
+        content_security_policy={
+            "default-src": "'self'",
+            "script-src": "'self'",
+            "style-src": "'self'",
+            "img-src": "'self' data: blob:",
+            "object-src": "'none'",
+            "base-uri": "'none'",
+            "form-action": "'self'",
+            "frame-ancestors": "'none'",
+        },
+        content_security_policy_nonce_in=["script-src"],
+    )
+
+    @app.after_request
+    def no_store_for_signed_in(response):
+        # Pages for a signed-in user hold confidential data: keep them out of every cache.
+        if current_user.is_authenticated and not request.path.startswith("/static/"):
+            response.headers["Cache-Control"] = "no-store"
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        return response
+
+    @app.errorhandler(NotFound)
+    @app.errorhandler(404)
+    def not_found(_error):
+        db.session.rollback()
+        return render_template("errors/404.html"), 404
+
+    @app.errorhandler(Forbidden)
+    @app.errorhandler(403)
+    def forbidden(error):
+        db.session.rollback()
+        message = str(error) if isinstance(error, Forbidden) else "Your role does not allow this."
+        return render_template("errors/403.html", message=message), 403
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        db.session.rollback()
+        return render_template("errors/400.html", message=(
+            "This form has expired or was sent without its security token, so nothing was "
+            "saved. Go back, reload the page and try again.")), 400
+
+    @app.errorhandler(413)
+    def too_large(_error):
+        return render_template("errors/400.html", message=(
+            "The upload is larger than this service accepts; nothing was saved.")), 413
+
+    @app.errorhandler(429)
+    def too_many(_error):
+        return render_template("errors/400.html", message=(
+            "Too many attempts. Wait a minute before trying again.")), 429
+
+
+def init_templates(app: Flask) -> None:
+    from govuk_frontend_wtf.main import WTFormsHelpers
+
+    app.jinja_loader = ChoiceLoader([
+        FileSystemLoader(app.template_folder),
+        PrefixLoader({
+            "govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja"),
+            "govuk_frontend_wtf": PackageLoader("govuk_frontend_wtf"),
+        }),
+    ])
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+    WTFormsHelpers(app)
+
+    from registry.web import navigation
+
+    app.context_processor(navigation.template_context)
+
+
+def init_storage(app: Flask) -> None:
+    app.extensions["blobs"] = BlobStore(app.config["BLOB_DIR"])
+
+
+def register_blueprints(app: Flask) -> None:
+    from registry.web import admin, auth, dossier, images, main, registry_browse
+
+    for module in (main, auth, dossier, registry_browse, admin, images):
+        app.register_blueprint(module.bp)
+
+
+def register_cli(app: Flask) -> None:
+    from registry import cli
+
+    cli.register(app)

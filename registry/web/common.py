@@ -1,0 +1,55 @@
+"""Small helpers shared by the blueprints."""
+
+from __future__ import annotations
+
+from functools import wraps
+from typing import Any, Callable
+
+from flask import abort, current_app
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+
+from registry.extensions import db
+from registry.models import Role, User
+from registry.services.products import UploadPolicy
+from registry.storage import BlobStore
+
+
+def actor() -> User:
+    return current_user._get_current_object()  # type: ignore[attr-defined]
+
+
+def roles_required(*roles: Role) -> Callable:
+    """Signed in, and with one of ``roles``; anything else is a 403."""
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        @login_required
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            if current_user.role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def blobs() -> BlobStore:
+    return current_app.extensions["blobs"]
+
+
+def upload_policy() -> UploadPolicy:
+    config = current_app.config
+    return UploadPolicy(max_bytes=config["MAX_IMAGE_BYTES"], max_pixels=config["MAX_IMAGE_PIXELS"],
+                        thumbnail_size=config["THUMBNAIL_SIZE"])
+
+
+def form_values(form: FlaskForm) -> dict[str, Any]:
+    """Field values as the services expect them (dates as dates, the rest as given)."""
+    return {name: field.data for name, field in form._fields.items()
+            if name not in ("csrf_token", "submit")}
+
+
+def commit() -> None:
+    db.session.commit()

@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+from flask import Blueprint, redirect, url_for
+from flask_login import current_user
+
+from registry.models import Role
+
+bp = Blueprint("main", __name__)
+
+
+@bp.get("/")
+def home():
+    if not current_user.is_authenticated:
+        return redirect(url_for("auth.login"))
+    if current_user.role == Role.HOLDER:
+        return redirect(url_for("dossier.overview"))
+    if current_user.role == Role.ADMIN:
+        return redirect(url_for("admin.organisations"))
+    return redirect(url_for("registry.search"))
+
+
+@bp.get("/healthz")
+def health():
+    return {"status": "ok"}

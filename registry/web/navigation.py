@@ -1,0 +1,34 @@
+"""Values every template gets: the navigation for the signed-in user's role."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import request, url_for
+from flask_login import current_user
+
+from registry.models import Role
+
+
+def template_context() -> dict:
+    items = []
+    if current_user.is_authenticated:
+        role = current_user.role
+        if role == Role.HOLDER:
+            items = [("Overview", url_for("dossier.overview")),
+                     ("Rights", url_for("dossier.rights")),
+                     ("Products", url_for("dossier.products")),
+                     ("Suppliers", url_for("dossier.suppliers")),
+                     ("Import", url_for("dossier.import_file")),
+                     ("Profile", url_for("dossier.profile"))]
+        else:
+            items = [("Registry", url_for("registry.search")),
+                     ("Holders", url_for("registry.organisations"))]
+        if role == Role.ADMIN:
+            items += [("Organisations", url_for("admin.organisations")),
+                      ("Users", url_for("admin.users"))]
+    # The most specific item containing the current page is the active one.
+    matches = [href for _, href in items if request.path == href or request.path.startswith(href + "/")]
+    active = max(matches, key=len, default=None)
+    navigation = [{"href": href, "text": text, "active": href == active} for text, href in items]
+    return {"navigation": navigation, "Role": Role, "today": date.today()}

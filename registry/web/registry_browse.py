@@ -1,0 +1,68 @@
+"""The registry as customs sees it: every approved holder's products, covert features included.
+
+Rights holders may use the same pages; the tenant-scoped lookups show them only their own.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template, request
+from flask_login import login_required
+from sqlalchemy import select
+
+from registry.extensions import db
+from registry.forms.dossier import SearchForm
+from registry.models import Organisation, OrganisationStatus, Product, Right, Supplier
+from registry.services import audit
+from registry.services.completeness import product_completeness
+from registry.services.registry_search import search_products, supplier_count
+from registry.services.tenancy import get_visible, scoped
+from registry.web.common import actor, commit
+
+bp = Blueprint("registry", __name__, url_prefix="/registry")
+
+
+@bp.get("")
+@login_required
+def search():
+    form = SearchForm(request.args)
+    items = search_products(db.session, actor(), form.q.data or "")
+    return render_template("registry/search.html", form=form, products=items)
+
+
+@bp.get("/products/<int:product_id>")
+@login_required
+def product(product_id: int):
+    user = actor()
+    item = get_visible(db.session, user, Product, product_id)
+    authorised = db.session.scalars(select(Supplier).where(Supplier.organisation_id == item.organisation_id)
+                                    .order_by(Supplier.role, Supplier.name)).all()
+    if user.organisation_id != item.organisation_id:
+        # Supplier lists, prices and covert features are confidential: reading them is audited.
+        audit.record(db.session, user, "product.read", object_type="product", object_id=item.id,
+                     organisation_id=item.organisation_id)
+        commit()
+    completeness = product_completeness(item, supplier_count=len(authorised))
+    return render_template("registry/product.html", product=item, suppliers=authorised,
+                           completeness=completeness, show_covert=user.sees_covert_features
+                           or user.organisation_id == item.organisation_id)
+
+
+@bp.get("/holders")
+@login_required
+def organisations():
+    statement = scoped(select(Organisation), actor(), Organisation).order_by(Organisation.name)
+    if actor().sees_whole_registry:
+        statement = statement.where(Organisation.status == OrganisationStatus.APPROVED)
+    return render_template("registry/organisations.html", organisations=db.session.scalars(statement).all())
+
+
+@bp.get("/holders/<int:organisation_id>")
+@login_required
+def organisation(organisation_id: int):
+    item = get_visible(db.session, actor(), Organisation, organisation_id)
+    marks = db.session.scalars(select(Right).where(Right.organisation_id == item.id)
+                               .order_by(Right.mark_text)).all()
+    items = db.session.scalars(select(Product).where(Product.organisation_id == item.id)
+                               .order_by(Product.name)).all()
+    return render_template("registry/organisation.html", organisation=item, rights=marks,
+                           products=items, supplier_count=supplier_count(db.session, item.id))

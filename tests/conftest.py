@@ -1,0 +1,48 @@
+"""Fixtures shared by every test package.
+
+Database tests run once per backend: SQLite always, and PostgreSQL when it is reachable at
+``TEST_DATABASE_URL`` (default ``postgresql://postgres@127.0.0.1:5432/test``). CI sets
+``REQUIRE_POSTGRES=1`` so that an unreachable PostgreSQL fails the run instead of skipping.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+POSTGRES_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def postgres_reachable(url: str = POSTGRES_URL) -> bool:
+    import psycopg
+
+    try:
+        with psycopg.connect(url, connect_timeout=3):
+            return True
+    except psycopg.OperationalError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    if not postgres_reachable():
+        if os.environ.get("REQUIRE_POSTGRES"):
+            pytest.fail(f"PostgreSQL is required (REQUIRE_POSTGRES=1) but not reachable at {POSTGRES_URL}")
+        pytest.skip(f"PostgreSQL not reachable at {POSTGRES_URL}")
+    return POSTGRES_URL
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashing():
+    """Argon2 at its cheapest parameters: tests create many accounts, and the strength of
+    the production parameters is not what they check."""
+    from argon2 import PasswordHasher
+    from argon2.profiles import CHEAPEST
+
+    from registry.services import auth
+
+    strong = auth._hasher
+    auth._hasher = PasswordHasher.from_parameters(CHEAPEST)
+    yield
+    auth._hasher = strong

@@ -1,0 +1,208 @@
+"""Application fixtures: a migrated database per backend, a test client that keeps its CSRF
+token, and a small two-tenant world built through the services."""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from sqlalchemy import text
+
+from registry import create_app
+from registry.extensions import db
+from registry.models import Base, OrganisationStatus, Role
+from registry.services import organisations, products, rights, suppliers, users
+
+PASSWORD = "correct-horse-battery"
+
+
+def _reset_postgres(url: str) -> None:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute("DROP SCHEMA IF EXISTS public CASCADE")
+        connection.execute("CREATE SCHEMA public")
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database_url(request, tmp_path_factory) -> str:
+    """A database brought to the current schema by the migrations, once per backend."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'registry.sqlite3'}"
+    else:
+        raw = request.getfixturevalue("postgres_url")
+        _reset_postgres(raw)
+        url = raw.replace("postgresql://", "postgresql+psycopg://", 1)
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "migrate",
+                      "BLOB_DIR": str(tmp_path_factory.mktemp("blobs"))})
+    from flask_migrate import upgrade
+
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+    return url
+
+
+def _empty_tables() -> None:
+    # Children before parents; the audit head goes back to its genesis row.
+    for table in reversed(Base.metadata.sorted_tables):
+        db.session.execute(table.delete())
+    db.session.execute(text("INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, :h)"), {"h": "0" * 64})
+    db.session.commit()
+
+
+@pytest.fixture
+def app(database_url, tmp_path):
+    app = create_app({
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SECRET_KEY": "test-secret",
+        "BLOB_DIR": str(tmp_path / "blobs"),
+        "RATELIMIT_ENABLED": False,
+    })
+    with app.app_context():
+        _empty_tables()
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def session(app):
+    return db.session
+
+
+@pytest.fixture
+def blobs(app):
+    return app.extensions["blobs"]
+
+
+class Client:
+    """A test client that signs in and sends its CSRF token with every unsafe request."""
+
+    def __init__(self, flask_client) -> None:
+        self.raw = flask_client
+        self.token: str | None = None
+
+    def refresh_token(self, path: str = "/login") -> str:
+        page = self.raw.get(path).get_data(as_text=True)
+        match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page) or \
+            re.search(r'name="csrf_token" value="([^"]+)"', page)
+        assert match, f"no CSRF token on {path}"
+        self.token = match.group(1)
+        return self.token
+
+    def login(self, email: str, password: str = PASSWORD):
+        self.refresh_token("/login")
+        return self.raw.post("/login", data={"email": email, "password": password,
+                                             "csrf_token": self.token})
+
+    def get(self, path: str, **kwargs):
+        return self.raw.get(path, **kwargs)
+
+    def post(self, path: str, data: dict | None = None, *, csrf: bool = True, **kwargs):
+        data = dict(data or {})
+        if csrf:
+            if self.token is None:
+                self.refresh_token()
+            data.setdefault("csrf_token", self.token)
+        return self.raw.post(path, data=data, **kwargs)
+
+
+@pytest.fixture
+def client_factory(app):
+    def make() -> Client:
+        return Client(app.test_client())
+    return make
+
+
+def png_bytes(size=(120, 80), colour=(200, 30, 30), *, fmt="PNG", exif: bytes | None = None) -> bytes:
+    image = Image.new("RGB", size, colour)
+    out = io.BytesIO()
+    kwargs = {"exif": exif} if exif else {}
+    image.save(out, format=fmt, **kwargs)
+    return out.getvalue()
+
+
+@dataclass
+class Tenant:
+    organisation: object
+    holder: object
+    right: object
+    product: object
+    image: object
+    supplier: object
+    contact: object
+
+
+@dataclass
+class World:
+    a: Tenant
+    b: Tenant
+    officer: object
+    legal: object
+    admin: object
+
+
+def make_tenant(session, blobs, admin, name: str, country: str, mark: str, colour) -> Tenant:
+    holder = organisations.register_organisation(
+        session, {"name": name, "country": country}, user_name=f"{mark} holder",
+        email=f"holder@{mark.lower()}.test", password=PASSWORD)
+    organisation = holder.organisation
+    organisations.set_organisation_status(session, admin, organisation, OrganisationStatus.APPROVED)
+    today = date.today()
+    right = rights.register_right(session, holder, organisation.id, {
+        "kind": "word", "mark_text": mark, "registration_number": f"{mark}-001", "office": "EUIPO",
+        "nice_classes": "25", "protection_number": f"AFA-{mark}", "protection_jurisdictions": "EU",
+        "protection_valid_from": today - timedelta(days=10),
+        "protection_valid_until": today + timedelta(days=200)})
+    product = products.register_product(session, holder, organisation.id, {
+        "name": f"{mark} Runner", "model": "R1", "category": "shoes", "right_id": right.id,
+        "gtins": "4006381333931", "hs_codes": "6404.11", "price_min": "50", "price_max": "90",
+        "currency": "EUR", "production_countries": "VN",
+        "overt_features": "embossed logo", "covert_features": f"COVERT-CANARY-{mark}",
+        "counterfeit_clues": "glue stains"})
+    image, _ = products.add_reference_image(session, holder, blobs, products.UploadPolicy(),
+                                            kind="packaging", data=png_bytes(colour=colour),
+                                            filename="box.png", product_id=product.id)
+    supplier = suppliers.add_supplier(session, holder, organisation.id, {
+        "role": "manufacturer", "name": f"{mark} Factory Co., Ltd.", "country": "VN",
+        "identifiers": f"SUPPLIER-CANARY-{mark}"})
+    contact = organisations.add_contact(session, holder, organisation.id, {
+        "name": f"{mark} Contact", "email": f"contact@{mark.lower()}.test", "countries": "DE"})
+    return Tenant(organisation, holder, right, product, image, supplier, contact)
+
+
+@pytest.fixture
+def world(session, blobs) -> World:
+    admin = users.create_user(session, None, email="admin@test.example", name="Admin",
+                              password=PASSWORD, role=Role.ADMIN)
+    officer = users.create_user(session, None, email="officer@test.example", name="Officer",
+                                password=PASSWORD, role=Role.OFFICER)
+    legal = users.create_user(session, None, email="legal@test.example", name="Legal",
+                              password=PASSWORD, role=Role.LEGAL)
+    a = make_tenant(session, blobs, admin, "Alpha Brands GmbH", "DE", "ALPHA", (200, 0, 0))
+    b = make_tenant(session, blobs, admin, "Beta Goods SA", "FR", "BETA", (0, 0, 200))
+    session.commit()
+    return World(a, b, officer, legal, admin)
+
+
+@pytest.fixture
+def signed_in(client_factory, world):
+    """``signed_in(user)`` -> a client with that user's session."""
+    def make(user) -> Client:
+        client = client_factory()
+        response = client.login(user.email)
+        assert response.status_code == 302, response.get_data(as_text=True)[:500]
+        client.refresh_token(_landing(user))
+        return client
+    return make
+
+
+def _landing(user) -> str:
+    return {Role.HOLDER: "/dossier/profile", Role.ADMIN: "/admin/users/new"}.get(user.role, "/account/password")
