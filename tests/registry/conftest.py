@@ -89,8 +89,16 @@ class Client:
         self.raw = flask_client
         self.token: str | None = None
 
+    def _request(self, method: str, path: str, **kwargs):
+        # Each request gets an application context of its own, as in production: otherwise
+        # it would share the test's ``g`` (and signed-in user) and database session.
+        with self.raw.application.app_context():
+            response = getattr(self.raw, method)(path, **kwargs)
+            response.get_data()
+        return response
+
     def refresh_token(self, path: str = "/login") -> str:
-        page = self.raw.get(path).get_data(as_text=True)
+        page = self._request("get", path).get_data(as_text=True)
         match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page) or \
             re.search(r'name="csrf_token" value="([^"]+)"', page)
         assert match, f"no CSRF token on {path}"
@@ -99,11 +107,11 @@ class Client:
 
     def login(self, email: str, password: str = PASSWORD):
         self.refresh_token("/login")
-        return self.raw.post("/login", data={"email": email, "password": password,
-                                             "csrf_token": self.token})
+        return self._request("post", "/login", data={"email": email, "password": password,
+                                                     "csrf_token": self.token})
 
     def get(self, path: str, **kwargs):
-        return self.raw.get(path, **kwargs)
+        return self._request("get", path, **kwargs)
 
     def post(self, path: str, data: dict | None = None, *, csrf: bool = True, **kwargs):
         data = dict(data or {})
@@ -111,7 +119,7 @@ class Client:
             if self.token is None:
                 self.refresh_token()
             data.setdefault("csrf_token", self.token)
-        return self.raw.post(path, data=data, **kwargs)
+        return self._request("post", path, data=data, **kwargs)
 
 
 @pytest.fixture
@@ -152,7 +160,7 @@ class World:
 def make_tenant(session, blobs, admin, name: str, country: str, mark: str, colour) -> Tenant:
     holder = organisations.register_organisation(
         session, {"name": name, "country": country}, user_name=f"{mark} holder",
-        email=f"holder@{mark.lower()}.test", password=PASSWORD)
+        email=f"holder@{mark.lower()}.example", password=PASSWORD)
     organisation = holder.organisation
     organisations.set_organisation_status(session, admin, organisation, OrganisationStatus.APPROVED)
     today = date.today()
@@ -174,7 +182,7 @@ def make_tenant(session, blobs, admin, name: str, country: str, mark: str, colou
         "role": "manufacturer", "name": f"{mark} Factory Co., Ltd.", "country": "VN",
         "identifiers": f"SUPPLIER-CANARY-{mark}"})
     contact = organisations.add_contact(session, holder, organisation.id, {
-        "name": f"{mark} Contact", "email": f"contact@{mark.lower()}.test", "countries": "DE"})
+        "name": f"{mark} Contact", "email": f"contact@{mark.lower()}.example", "countries": "DE"})
     return Tenant(organisation, holder, right, product, image, supplier, contact)
 
 

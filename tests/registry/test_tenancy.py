@@ -1,0 +1,135 @@
+"""Tenant isolation, generated from the application's URL map.
+
+Every route that takes an object id is called, with every method it accepts, by a rights
+holder of another organisation, using the ids of organisation A's objects. Each call must
+answer 404 (403 for routes the role may never use), leak none of A's confidential values, and
+change nothing in the database. A route whose id parameter this test does not know fails the
+test, so a new route cannot be added without isolation coverage.
+"""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from registry.models import AuditEvent, Base
+
+# How to find organisation A's object for each id parameter a route may take.
+OBJECT_IDS = {
+    "product_id": lambda w: w.a.product.id,
+    "image_id": lambda w: w.a.image.id,
+    "right_id": lambda w: w.a.right.id,
+    "supplier_id": lambda w: w.a.supplier.id,
+    "contact_id": lambda w: w.a.contact.id,
+    "organisation_id": lambda w: w.a.organisation.id,
+    "user_id": lambda w: w.a.holder.id,
+}
+# Routes a rights holder's role may never use: a 403 there is a role denial, not a leak.
+ROLE_DENIED_PREFIXES = ("/admin/",)
+CANARIES = ("COVERT-CANARY-ALPHA", "SUPPLIER-CANARY-ALPHA")
+
+
+def object_routes(app):
+    routes = []
+    for rule in app.url_map.iter_rules():
+        params = [p for p in rule.arguments if rule._converters[p].__class__.__name__ == "IntegerConverter"]
+        if not params or rule.endpoint == "static":
+            continue
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            routes.append((rule, method, params))
+    return routes
+
+
+AUDIT_TABLES = {"audit_events", "audit_head"}
+
+
+def database_state(session) -> dict:
+    """Every row of every table but the audit log (reads of confidential data add to it)."""
+    session.expire_all()
+    return {table.name: sorted(map(repr, session.execute(select(table)).all()))
+            for table in Base.metadata.sorted_tables if table.name not in AUDIT_TABLES}
+
+
+def audit_actions_since(session, seq: int) -> set[str]:
+    return set(session.scalars(select(AuditEvent.action).where(AuditEvent.seq > seq)))
+
+
+def last_seq(session) -> int:
+    return session.scalar(select(func.coalesce(func.max(AuditEvent.seq), 0)))
+
+
+def test_every_object_route_is_covered(app):
+    unknown = {(rule.rule, p) for rule, _, params in object_routes(app) for p in params
+               if p not in OBJECT_IDS}
+    assert not unknown, f"routes with id parameters the isolation test cannot fill: {unknown}"
+    assert len(object_routes(app)) >= 20
+
+
+def _call(client, rule, method, world):
+    url = rule.rule
+    for param in rule.arguments:
+        url = url.replace(f"<int:{param}>", str(OBJECT_IDS[param](world)))
+    if method == "GET":
+        return url, client.get(url)
+    return url, client.post(url, {"name": "changed", "role": "manufacturer", "country": "DE",
+                                  "kind": "word", "mark_text": "X"})
+
+
+@pytest.mark.parametrize("who", ["other_holder", "legal"])
+def test_other_tenant_and_read_only_roles_change_nothing(app, session, world, signed_in, who):
+    user = world.b.holder if who == "other_holder" else world.legal
+    client = signed_in(user)
+    before, seq = database_state(session), last_seq(session)
+    failures = []
+    for rule, method, _ in object_routes(app):
+        url, response = _call(client, rule, method, world)
+        body = response.get_data().decode("utf-8", "replace")
+        if who == "other_holder":
+            allowed = {403} if rule.rule.startswith(ROLE_DENIED_PREFIXES) else {404}
+        else:
+            # Legal staff read the registry but change nothing: every write is refused.
+            allowed = {200, 403} if method == "GET" else {403}
+        if response.status_code not in allowed:
+            failures.append(f"{method} {url} -> {response.status_code}, expected {sorted(allowed)}")
+        if who == "other_holder" and any(c in body for c in CANARIES):
+            failures.append(f"{method} {url} leaked a confidential value")
+    assert not failures, "\n".join(failures)
+    assert database_state(session) == before
+    # The only trace left is the audit of legitimate reads (legal staff reading the registry).
+    assert audit_actions_since(session, seq) <= ({"product.read"} if who == "legal" else set())
+
+
+def test_registry_search_never_shows_other_tenants_to_a_holder(world, signed_in):
+    client = signed_in(world.b.holder)
+    page = client.get("/registry?q=runner").get_data(as_text=True)
+    assert "BETA Runner" in page and "ALPHA Runner" not in page
+    page = client.get("/registry/holders").get_data(as_text=True)
+    assert "Beta Goods" in page and "Alpha Brands" not in page
+
+
+def test_officer_sees_covert_features_and_suppliers_of_every_holder(world, signed_in):
+    client = signed_in(world.officer)
+    page = client.get(f"/registry/products/{world.a.product.id}").get_data(as_text=True)
+    assert "COVERT-CANARY-ALPHA" in page and "SUPPLIER-CANARY-ALPHA" in page
+    assert "ALPHA Contact" in page
+    page = client.get("/registry?q=runner").get_data(as_text=True)
+    assert "ALPHA Runner" in page and "BETA Runner" in page
+
+
+def test_officer_reading_confidential_data_is_audited(world, signed_in, session):
+    from registry.models import AuditEvent
+
+    client = signed_in(world.officer)
+    client.get(f"/registry/products/{world.a.product.id}")
+    session.expire_all()
+    event = session.scalars(select(AuditEvent).order_by(AuditEvent.seq.desc())).first()
+    assert (event.action, event.actor_id, event.object_id) == ("product.read", world.officer.id, world.a.product.id)
+
+
+def test_thumbnail_served_only_to_those_who_may_see_it(world, signed_in):
+    url = f"/images/{world.a.image.id}/thumbnail"
+    own = signed_in(world.a.holder).get(url)
+    assert own.status_code == 200 and own.mimetype == "image/png"
+    assert own.headers["X-Content-Type-Options"] == "nosniff"
+    assert signed_in(world.b.holder).get(url).status_code == 404
+    assert signed_in(world.officer).get(url).status_code == 200
