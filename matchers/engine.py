@@ -73,6 +73,7 @@ class _Facts:
     description: dict[str, MarkHit] = field(default_factory=dict)
     ocr: dict[str, MarkHit] = field(default_factory=dict)
     ocr_unavailable: str = ""
+    barcode_unavailable: str = ""
     image_hits: dict[str, list[Any]] = field(default_factory=dict)
     image_unavailable: str = ""
     gtins: list[str] = field(default_factory=list)
@@ -414,13 +415,21 @@ class Engine:
         self._ocr_facts(decoded, f)
         try:
             from .barcode import read_gtins
-            for i, photo in enumerate(decoded):
-                if photo is None:
-                    continue
-                for raw in read_gtins(photo)[:_MAX_GTINS]:
-                    self._add_gtin(raw, f"GTIN read from photo {i + 1}:", f)
-        except Exception as exc:
-            f.notes.append(f"barcodes could not be read: {type(exc).__name__}")
+        except ImportError:
+            # Barcode reading is an optional part; the barcode signal then rests on the
+            # declared GTINs alone, as its reason says.
+            f.barcode_unavailable = "barcodes were not read from the photos (reader not installed)"
+            return
+        for i, photo in enumerate(decoded):
+            if photo is None:
+                continue
+            try:
+                raws = read_gtins(photo)[:_MAX_GTINS]
+            except Exception as exc:
+                f.notes.append(f"barcodes could not be read from photo {i + 1}: {type(exc).__name__}")
+                continue
+            for raw in raws:
+                self._add_gtin(raw, f"GTIN read from photo {i + 1}:", f)
 
     def _ocr_facts(self, decoded: list[Any], f: _Facts) -> None:
         if not self.ocr:
@@ -462,6 +471,8 @@ class Engine:
             img = image_signal(hits[0].score if hits else None, hits[0].reason if hits else "", ref)
         evidence: tuple[ImageEvidence, ...] = tuple(h.evidence for h in hits)
         ident, check = barcode_signals(f.gtins, f.bad_gtins, ref)
+        if f.barcode_unavailable and not ident.available:
+            ident = replace(ident, reason=f"{ident.reason}; {f.barcode_unavailable}")
         signals: list[Signal] = [
             mark_signal("declared_brand", f.declared.get(bid), ref,
                         unavailable="" if f.has_declared else "no brand declared"),
