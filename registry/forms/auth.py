@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
+from wtforms.validators import ValidationError as FieldError
 
 from registry.forms import fields
 from registry.services.auth import MIN_PASSWORD_LENGTH
@@ -22,11 +23,11 @@ class ChangePasswordForm(FlaskForm):
 
     def validate_new_password(self, field) -> None:
         if len(field.data or "") < MIN_PASSWORD_LENGTH:
-            raise ValueError(f"Use at least {MIN_PASSWORD_LENGTH} characters")
+            raise FieldError(f"Use at least {MIN_PASSWORD_LENGTH} characters")
 
     def validate_confirm(self, field) -> None:
         if field.data != self.new_password.data:
-            raise ValueError("The two new passwords are not the same")
+            raise FieldError("The two new passwords are not the same")
 
 
 class SignupForm(FlaskForm):
@@ -42,8 +43,8 @@ class SignupForm(FlaskForm):
         try:
             parse_country(field.data)
         except ValidationError as exc:
-            raise ValueError(next(iter(exc.errors.values()))) from None
+            raise FieldError(next(iter(exc.errors.values()))) from None
 
     def validate_password(self, field) -> None:
         if len(field.data or "") < MIN_PASSWORD_LENGTH:
-            raise ValueError(f"Use at least {MIN_PASSWORD_LENGTH} characters")
+            raise FieldError(f"Use at least {MIN_PASSWORD_LENGTH} characters")

@@ -65,6 +65,8 @@ def submit(label: str) -> SubmitField:
 
 def parsed_by(parser):
     """A WTForms validator that runs a service parser, so forms and imports agree."""
+    from wtforms.validators import ValidationError as FieldError
+
     from registry.services.errors import ValidationError
 
     def validator(_form, field) -> None:
@@ -73,6 +75,6 @@ def parsed_by(parser):
         try:
             parser(field.data)
         except ValidationError as exc:
-            raise ValueError(next(iter(exc.errors.values()))) from None
+            raise FieldError(next(iter(exc.errors.values()))) from None
 
     return validator
