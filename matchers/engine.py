@@ -147,6 +147,49 @@ def _reference_from_json(d: dict[str, Any]) -> Reference:
     )
 
 
+def _box(polygon: Sequence[tuple[float, float]]) -> tuple[float, float, float, float] | None:
+    if not polygon:
+        return None
+    xs = [p[0] for p in polygon]
+    ys = [p[1] for p in polygon]
+    return min(xs), min(ys), max(xs), max(ys)
+
+
+def _overlap(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:
+    """Intersection over the smaller box (1.0 when one box lies inside the other)."""
+    w = min(a[2], b[2]) - max(a[0], b[0])
+    h = min(a[3], b[3]) - max(a[1], b[1])
+    if w <= 0 or h <= 0:
+        return 0.0
+    smaller = min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]))
+    return (w * h) / smaller if smaller > 0 else 0.0
+
+
+def _explain_away(hits: Sequence[Any], *, margin: float = 0.05, min_overlap: float = 0.5) -> list[Any]:
+    """Drop image hits on a part of a photo that a clearly better hit of another brand explains.
+
+    One printed logo or box is one brand: when two brands' reference images are found on the
+    same region of the same photo, the weaker one is a chance resemblance (shared shapes,
+    fonts or colours), and reporting it would send genuine goods to inspection.
+    """
+    ordered = sorted(hits, key=lambda h: (-h.score, h.brand_id))
+    kept: list[Any] = []
+    for h in ordered:
+        box = _box(h.evidence.polygon)
+        explained = False
+        if box is not None:
+            for k in kept:
+                kbox = _box(k.evidence.polygon)
+                if (k.brand_id != h.brand_id and k.evidence.photo_index == h.evidence.photo_index
+                        and kbox is not None and k.score >= h.score + margin
+                        and _overlap(box, kbox) >= min_overlap):
+                    explained = True
+                    break
+        if not explained:
+            kept.append(h)
+    return kept
+
+
 class Engine:
     """Screens declarations and photos against a snapshot of the registry.
 
@@ -406,9 +449,9 @@ class Engine:
                 self._image_counts.values()) else "image matching is not available"
         else:
             try:
-                for hit in self._images.search(decoded, top_k=10):
-                    if hit.brand_id in self._refs:
-                        f.image_hits.setdefault(hit.brand_id, []).append(hit)
+                found = [h for h in self._images.search(decoded, top_k=10) if h.brand_id in self._refs]
+                for hit in _explain_away(found):
+                    f.image_hits.setdefault(hit.brand_id, []).append(hit)
             except Exception as exc:
                 f.notes.append(f"image matching failed: {type(exc).__name__}: {exc}")
                 f.image_unavailable = "image matching failed on these photos"

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from functools import lru_cache
 
 from .codes import HS_LEVEL_NAMES, gtin_has_prefix, hs_level, normalize_hs
 from .countries import country_code, country_name
@@ -72,6 +73,17 @@ SUSPICION_WEIGHTS = {
     "goods_type": 1.0,
     "barcode_check": 1.5,
 }
+
+
+@lru_cache(maxsize=65536)
+def _country_codes(values: tuple[str, ...]) -> list[str]:
+    # Cached per registered tuple: the same brand is compared with many declarations.
+    return sorted({c for c in (country_code(p) for p in values) if c})
+
+
+@lru_cache(maxsize=65536)
+def _hs_codes(values: tuple[str, ...]) -> list[str]:
+    return sorted({c for c in (normalize_hs(h) for h in values) if c})
 
 
 def _q(text: object, limit: int = 60) -> str:
@@ -239,7 +251,7 @@ def origin_signal(origin_code: str | None, ref: Reference) -> Signal:
     if origin_code is None:
         return Signal(name, 0.0, "no recognisable origin country declared", available=False,
                       kind="suspicion")
-    countries = sorted({c for c in (country_code(p) for p in ref.production_countries) if c})
+    countries = _country_codes(ref.production_countries)
     if not countries:
         return Signal(name, 0.0, f"{ref.name} has registered no production countries",
                       available=False, kind="suspicion")
@@ -256,7 +268,7 @@ def goods_signal(hs: str | None, ref: Reference) -> Signal:
     name = "goods_type"
     if hs is None:
         return Signal(name, 0.0, "no usable HS code declared", available=False, kind="suspicion")
-    own = sorted({c for c in (normalize_hs(h) for h in ref.hs_codes) if c})
+    own = _hs_codes(ref.hs_codes)
     if not own:
         return Signal(name, 0.0, f"{ref.name} has registered no HS codes", available=False,
                       kind="suspicion")

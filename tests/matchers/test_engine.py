@@ -199,3 +199,26 @@ def test_snapshot_id_changes_with_registry() -> None:
     a = Engine(REFS, images=False).snapshot_id
     b = Engine(REFS[:-1], images=False).snapshot_id
     assert a != b and a.startswith("matchers-")
+
+
+def test_weaker_image_hit_on_the_same_region_is_explained_away() -> None:
+    from dataclasses import dataclass
+
+    from matchers.engine import _explain_away
+    from matchers.types import ImageEvidence
+
+    @dataclass(frozen=True)
+    class Hit:
+        brand_id: str
+        score: float
+        evidence: ImageEvidence
+        reason: str = ""
+
+    box = ((10.0, 10.0), (110.0, 10.0), (110.0, 90.0), (10.0, 90.0))
+    other = ((300.0, 300.0), (400.0, 300.0), (400.0, 380.0), (300.0, 380.0))
+    strong = Hit("a", 0.99, ImageEvidence(0, 1, 0.99, box, "orb+ransac", 80))
+    weak_same = Hit("b", 0.7, ImageEvidence(0, 0, 0.7, box, "orb+ransac", 20))
+    weak_elsewhere = Hit("c", 0.7, ImageEvidence(0, 0, 0.7, other, "orb+ransac", 20))
+    weak_other_photo = Hit("d", 0.7, ImageEvidence(1, 0, 0.7, box, "orb+ransac", 20))
+    kept = _explain_away([weak_same, strong, weak_elsewhere, weak_other_photo])
+    assert [h.brand_id for h in kept] == ["a", "c", "d"]
