@@ -68,6 +68,7 @@ class _Facts:
 
     notes: list[str] = field(default_factory=list)
     has_declared: bool = False
+    declared_text: str | None = None
     has_description: bool = False
     declared: dict[str, MarkHit] = field(default_factory=dict)
     description: dict[str, MarkHit] = field(default_factory=dict)
@@ -368,6 +369,7 @@ class Engine:
         description = _clean_str(q.description, "description", notes, MAX_DESCRIPTION_CHARS)
         if declared:
             f.has_declared = True
+            f.declared_text = declared
             f.declared = self._text.search(declared)
         if description:
             f.has_description = True
@@ -518,7 +520,8 @@ class Engine:
             ident = replace(ident, reason=f"{ident.reason}; {f.barcode_unavailable}")
         signals: list[Signal] = [
             mark_signal("declared_brand", f.declared.get(bid), ref,
-                        unavailable="" if f.has_declared else "no brand declared"),
+                        unavailable="" if f.has_declared else "no brand declared",
+                        as_written=f.declared_text),
             mark_signal("description", f.description.get(bid), ref,
                         unavailable="" if f.has_description else "no description given"),
             mark_signal("ocr", f.ocr.get(bid), ref, unavailable=f.ocr_unavailable),

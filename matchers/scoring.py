@@ -112,22 +112,31 @@ _SOURCE_LABEL = {
 }
 
 
-def mark_signal(name: str, hit: MarkHit | None, ref: Reference, *, unavailable: str = "") -> Signal:
-    """Identity signal for a word mark found (or not) in one source of text."""
+def mark_signal(name: str, hit: MarkHit | None, ref: Reference, *, unavailable: str = "",
+                as_written: str | None = None) -> Signal:
+    """Identity signal for a word mark found (or not) in one source of text.
+
+    ``as_written`` is the text as declared (e.g. "N1KE"), quoted in the reason when it
+    differs from the normalised words that matched.
+    """
     label = _SOURCE_LABEL[name]
     if unavailable:
         return Signal(name, 0.0, unavailable, available=False)
     if hit is None:
         return Signal(name, 0.0, f"{label} does not resemble a word mark of {ref.name}")
     score = round(text_identity(hit.similarity), 4)
+    verb = "contains"
+    if as_written and as_written.strip().lower() != hit.found and len(as_written) <= 60:
+        label = f"{label} {_q(as_written.strip())}"
+        verb = "reads as"
     if hit.how == "exact":
-        reason = f"{label} contains {_q(hit.found)}, the word mark {_q(hit.mark)}"
+        reason = f"{label} {verb} {_q(hit.found)}, the word mark {_q(hit.mark)}"
     elif hit.how == "phonetic":
-        reason = (f"{label} contains {_q(hit.found)}, which sounds like the word mark "
+        reason = (f"{label} {verb} {_q(hit.found)}, which sounds like the word mark "
                   f"{_q(hit.mark)} (similarity {hit.similarity:.2f})")
     else:
         strength = "a look-alike of" if score >= 0.7 else "weakly similar to"
-        reason = (f"{label} contains {_q(hit.found)}, {strength} the word mark {_q(hit.mark)} "
+        reason = (f"{label} {verb} {_q(hit.found)}, {strength} the word mark {_q(hit.mark)} "
                   f"(similarity {hit.similarity:.2f})")
     return Signal(name, score, reason)
 

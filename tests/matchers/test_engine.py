@@ -222,3 +222,18 @@ def test_weaker_image_hit_on_the_same_region_is_explained_away() -> None:
     weak_other_photo = Hit("d", 0.7, ImageEvidence(1, 0, 0.7, box, "orb+ransac", 20))
     kept = _explain_away([weak_same, strong, weak_elsewhere, weak_other_photo])
     assert [h.brand_id for h in kept] == ["a", "c", "d"]
+
+
+def test_reasons_quote_the_declared_spelling(engine: Engine) -> None:
+    m = engine.screen(Query(declared_brand="N1KE"))[0]
+    assert m.signal("declared_brand").reason == (  # type: ignore[union-attr]
+        "declared brand 'N1KE' reads as 'nike', the word mark 'Nike'")
+
+
+def test_ocr_switched_off_is_reported_unavailable() -> None:
+    from PIL import Image
+
+    photo = Image.new("RGB", (64, 64), (200, 30, 30))
+    r = Engine(REFS, images=False, ocr=False).screen(Query(declared_brand="ACME", photos=(photo,)))
+    ocr = r[0].signal("ocr")
+    assert ocr is not None and not ocr.available and "switched off" in ocr.reason
