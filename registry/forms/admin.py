@@ -15,3 +15,9 @@ class UserForm(FlaskForm):
                                          validators=[Optional()], widget=fields.GovSelect())
     password = fields.password("Initial password", hint="At least 12 characters; ask the person to change it.")
     submit = fields.submit("Create account")
+
+
+class RoleForm(FlaskForm):
+    role = fields.choice("Role", [(r.value, r.label) for r in Role], "Choose a role")
+    organisation_id = fields.SelectField("Organisation", coerce=str, choices=[], validators=[Optional()],
+                                         widget=fields.GovSelect())

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from registry.extensions import db
 from registry.forms import apply_service_errors
-from registry.forms.admin import UserForm
+from registry.forms.admin import RoleForm, UserForm
 from registry.forms.dossier import ConfirmForm
 from registry.models import Organisation, OrganisationStatus, Role, User
 from registry.services import organisations as organisation_service
@@ -66,15 +66,15 @@ def suspend(organisation_id: int):
 @admin_only
 def users():
     items = db.session.scalars(select(User).order_by(User.role, User.email)).all()
-    return render_template("admin/users.html", users=items, form=ConfirmForm())
+    return render_template("admin/users.html", users=items, form=ConfirmForm(), roles=list(Role),
+                           organisations=_organisation_choices()[1:])
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
 @admin_only
 def new_user():
     form = UserForm()
-    form.organisation_id.choices = [("", "None")] + [
-        (str(o.id), o.name) for o in db.session.scalars(select(Organisation).order_by(Organisation.name))]
+    form.organisation_id.choices = _organisation_choices()
     if form.validate_on_submit():
         organisation = _get(Organisation, int(form.organisation_id.data)) if form.organisation_id.data else None
         try:
@@ -120,3 +120,29 @@ def disable_user(user_id: int):
 @admin_only
 def enable_user(user_id: int):
     return _set_active(user_id, True)
+
+
+@bp.post("/users/<int:user_id>/role")
+@admin_only
+def change_role(user_id: int):
+    form = RoleForm()
+    form.organisation_id.choices = _organisation_choices()
+    user = _get(User, user_id)
+    if not form.validate_on_submit():
+        flash("Choose a role (and an organisation for a rights holder); nothing was changed.", "error")
+        return redirect(url_for("admin.users"))
+    organisation = _get(Organisation, int(form.organisation_id.data)) if form.organisation_id.data else None
+    try:
+        user_service.set_user_role(db.session, actor(), user, Role(form.role.data), organisation)
+    except (ValidationError, Conflict) as exc:
+        db.session.rollback()
+        flash(str(exc).split(": ", 1)[-1], "error")
+    else:
+        commit()
+        flash(f"{user.email} is now {Role(form.role.data).label.lower()}; their sessions have ended.", "success")
+    return redirect(url_for("admin.users"))
+
+
+def _organisation_choices() -> list[tuple[str, str]]:
+    return [("", "None")] + [(str(o.id), o.name)
+                             for o in db.session.scalars(select(Organisation).order_by(Organisation.name))]

@@ -179,3 +179,18 @@ def test_security_headers_on_pages(signed_in, world, client_factory):
 def test_unknown_object_is_a_clear_404(signed_in, world):
     response = signed_in(world.a.holder).get("/dossier/products/999999")
     assert response.status_code == 404 and "Page not found" in response.get_data(as_text=True)
+
+
+def test_admin_changes_a_role_and_the_user_must_sign_in_again(signed_in, session, world):
+    admin = signed_in(world.admin)
+    officer = signed_in(world.officer)
+    response = admin.post(f"/admin/users/{world.officer.id}/role", {"role": "legal", "organisation_id": ""})
+    assert response.status_code == 302
+    session.expire_all()
+    assert session.get(User, world.officer.id).role.value == "legal"
+    assert officer.get("/registry").status_code == 302
+    # A rights holder needs an organisation: refused, nothing changed.
+    admin.post(f"/admin/users/{world.legal.id}/role", {"role": "holder", "organisation_id": ""})
+    session.expire_all()
+    assert session.get(User, world.legal.id).role.value == "legal"
+    assert "belongs to an organisation" in admin.get("/admin/users").get_data(as_text=True)
