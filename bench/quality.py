@@ -7,16 +7,25 @@ Generates ``--brands`` registered brands and ``--per-kind`` cases of each kind w
 screens every case with both and prints the targets table, the per-kind figures and the
 detain-threshold sweep. OCR is off unless ``--ocr`` is given (it is the slowest signal and
 the targets do not depend on it).
+
+    .venv/bin/python -m bench.quality --snapshot 3000 [--workers 2]
+
+instead measures the registry snapshot itself: builds an engine of that many brands with two
+reference images each (``bench.cases.iter_reference_images``), saves it, loads it back and
+prints the three times and the size on disk.
 """
 
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
+import tempfile
 import time
+from pathlib import Path
 
-from bench.cases import make_case_set
-from matchers import Engine
+from bench.cases import iter_reference_images, make_case_set
+from matchers import Engine, PriceRange, Reference, Supplier
 from matchers.evaluate import BaselineEngine, EvaluationReport, evaluate
 
 #: (label, kind, measure, target, direction): measure is "top1" or "detain".
@@ -52,6 +61,40 @@ def targets_table(ours: EvaluationReport, base: EvaluationReport | None) -> tupl
     return "\n".join(lines), all_met
 
 
+def snapshot(n_brands: int, *, seed: int, workers: int) -> int:
+    """Build, save and load an engine of ``n_brands`` brands with two images each."""
+    t0 = time.perf_counter()
+    images: dict[str, list[bytes]] = {}
+    for brand_id, _, data in iter_reference_images(n_brands, seed=seed):
+        images.setdefault(brand_id, []).append(data)
+    refs = [Reference(brand_id=b, name=f"Brand {b}", images=tuple(imgs),
+                      authorized_suppliers=(Supplier(f"{b} Manufacturing Ltd", "IT"),),
+                      price_range=PriceRange(10, 30, "EUR"), hs_codes=("6403.99",),
+                      production_countries=("IT",))
+            for b, imgs in images.items()]
+    t_gen = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    engine = Engine(refs, ocr=False, workers=workers)
+    t_build = time.perf_counter() - t0
+    tmp = Path(tempfile.mkdtemp(prefix="engine-snapshot-"))
+    try:
+        t0 = time.perf_counter()
+        engine.save(tmp / "engine")
+        t_save = time.perf_counter() - t0
+        size = sum(p.stat().st_size for p in (tmp / "engine").rglob("*") if p.is_file())
+        t0 = time.perf_counter()
+        loaded = Engine.load(tmp / "engine")
+        t_load = time.perf_counter() - t0
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    n_images = sum(len(v) for v in images.values())
+    print(f"{len(refs):,} brands, {n_images:,} reference images (drawn in {t_gen:.0f} s)")
+    print(f"build  {t_build:8.1f} s  ({workers} worker(s); target <= 60 s on 2 cores)")
+    print(f"save   {t_save:8.2f} s  ({size / 2**20:.0f} MiB on disk)")
+    print(f"load   {t_load:8.2f} s  (target <= 2 s); snapshot {loaded.snapshot_id}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--brands", type=int, default=300)
@@ -60,7 +103,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--ocr", action="store_true")
     ap.add_argument("--no-baseline", action="store_true")
+    ap.add_argument("--snapshot", type=int, default=0, metavar="N_BRANDS")
     args = ap.parse_args(argv)
+    if args.snapshot:
+        return snapshot(args.snapshot, seed=args.seed, workers=args.workers)
 
     t0 = time.perf_counter()
     cs = make_case_set(args.brands, seed=args.seed, cases_per_kind=args.per_kind)
