@@ -204,8 +204,13 @@ class Engine:
     """
 
     def __init__(self, references: Iterable[Reference], *, thresholds: Thresholds | None = None,
-                 ocr: bool = True, workers: int = 1, images: bool = True,
-                 _image_index: Any = None, _image_counts: dict[str, int] | None = None):
+                 ocr: bool = True, workers: int = 1, images: bool = True):
+        self._setup(references, thresholds=thresholds, ocr=ocr, workers=workers,
+                    build_images=images, image_index=None, image_counts=None)
+
+    def _setup(self, references: Iterable[Reference], *, thresholds: Thresholds | None,
+               ocr: bool, workers: int, build_images: bool, image_index: Any,
+               image_counts: dict[str, int] | None) -> None:
         refs = list(references)
         for r in refs:
             if not isinstance(r, Reference):
@@ -225,7 +230,7 @@ class Engine:
         self.workers = max(1, int(workers))
         self.notes: list[str] = []
         self._refs: dict[str, Reference] = {r.brand_id: r for r in refs}
-        self._image_counts = _image_counts if _image_counts is not None else {
+        self._image_counts = image_counts if image_counts is not None else {
             r.brand_id: len(r.images) for r in refs}
         self.snapshot_id = self._snapshot_id(refs)
         self._text = TextIndex((r.brand_id, m) for r in refs for m in (r.name, *r.aliases)
@@ -247,8 +252,8 @@ class Engine:
                 if p:
                     self._prefixes.setdefault(p, []).append(r.brand_id)
         self._prefix_lengths = sorted({len(p) for p in self._prefixes})
-        self._images = _image_index
-        if self._images is None and images and any(r.images for r in refs):
+        self._images = image_index
+        if self._images is None and build_images and any(r.images for r in refs):
             self._images = self._build_images(refs)
 
     # -- building ---------------------------------------------------------------------------
@@ -320,9 +325,10 @@ class Engine:
         if meta.get("has_images"):
             from .image import ImageIndex
             images = ImageIndex.load(d / "images")
-        engine = cls(refs, thresholds=thresholds or Thresholds(**meta["thresholds"]),
-                     ocr=meta.get("ocr", True) if ocr is None else ocr,
-                     images=False, _image_index=images, _image_counts=counts)
+        engine = cls.__new__(cls)
+        engine._setup(refs, thresholds=thresholds or Thresholds(**meta["thresholds"]),
+                      ocr=meta.get("ocr", True) if ocr is None else ocr, workers=1,
+                      build_images=False, image_index=images, image_counts=counts)
         # The references no longer carry their images, so keep the id they were saved under.
         engine.snapshot_id = meta["snapshot_id"]
         return engine

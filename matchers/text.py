@@ -224,6 +224,23 @@ def _best_per_brand(hits: Iterable[MarkHit]) -> dict[str, MarkHit]:
     return best
 
 
+def _prepare(marks: Iterable[tuple[str, str]]) -> tuple[list[_Mark], list[tuple[str, str]], set[str]]:
+    """Normalise marks once: (indexable marks sorted, marks with nothing to match, their words)."""
+    prepared: list[_Mark] = []
+    skipped: list[tuple[str, str]] = []
+    words: set[str] = set()
+    for brand_id, mark in sorted(set(marks)):
+        plain = normalize_text(mark)
+        if not plain:
+            skipped.append((brand_id, mark))
+            continue
+        split = plain.split()
+        words.update(split)
+        plain = "".join(split)
+        prepared.append(_Mark(brand_id, mark, plain.replace("l", "i"), plain, len(split)))
+    return prepared, skipped, words
+
+
 class TextIndex:
     """Every registered word mark, indexed once for fast look-up in declared text.
 
@@ -233,19 +250,7 @@ class TextIndex:
 
     def __init__(self, marks: Iterable[tuple[str, str]], *, min_similarity: float = MIN_SIMILARITY):
         self.min_similarity = min_similarity
-        uniq = sorted({(b, m) for b, m in marks})
-        self._marks: list[_Mark] = []
-        self.skipped: list[tuple[str, str]] = []
-        mark_words: set[str] = set()
-        for brand_id, mark in uniq:
-            plain = normalize_text(mark)
-            if not plain:
-                self.skipped.append((brand_id, mark))
-                continue
-            mark_words.update(plain.split())
-            words = len(plain.split())
-            plain = plain.replace(" ", "")
-            self._marks.append(_Mark(brand_id, mark, plain.replace("l", "i"), plain, words))
+        self._marks, self.skipped, mark_words = _prepare(marks)
         self.max_words = min(max((m.words for m in self._marks), default=1) + 1, 6)
         self.max_len = max((len(m.key) for m in self._marks), default=0) + 2
         self._breakers = _breakers(mark_words)
@@ -334,22 +339,13 @@ def brute_force_hits(text: str, marks: Iterable[tuple[str, str]], *,
     Uses the same windows and :func:`similarity` as the index, so the two differ only in
     which pairs the index's candidate look-up skips.
     """
-    ref = TextIndex([], min_similarity=min_similarity)
-    prepared = []
-    mark_words: set[str] = set()
-    for brand_id, mark in sorted(set(marks)):
-        plain = normalize_text(mark)
-        if plain:
-            mark_words.update(plain.split())
-            words = len(plain.split())
-            plain = plain.replace(" ", "")
-            prepared.append(_Mark(brand_id, mark, plain.replace("l", "i"), plain, words))
+    prepared, _, mark_words = _prepare(marks)
     if not prepared:
         return []
-    ref.max_words = min(max(m.words for m in prepared) + 1, 6)
-    ref.max_len = max(len(m.key) for m in prepared) + 2
+    max_words = min(max(m.words for m in prepared) + 1, 6)
+    max_len = max(len(m.key) for m in prepared) + 2
     out = []
-    for key, plain, shown in _windows(text, ref.max_words, ref.max_len, _breakers(mark_words)):
+    for key, plain, shown in _windows(text, max_words, max_len, _breakers(mark_words)):
         for m in prepared:
             if (len(key) < _MIN_FUZZY_LEN or len(m.key) < _MIN_FUZZY_LEN) and key != m.key:
                 continue
