@@ -237,3 +237,47 @@ def test_ocr_switched_off_is_reported_unavailable() -> None:
     r = Engine(REFS, images=False, ocr=False).screen(Query(declared_brand="ACME", photos=(photo,)))
     ocr = r[0].signal("ocr")
     assert ocr is not None and not ocr.available and "switched off" in ocr.reason
+
+
+def _png(size: tuple[int, int]) -> bytes:
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("L", size, 128).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def test_huge_and_truncated_photos_do_not_stop_screening(engine: Engine) -> None:
+    wide = _png((20_000, 8))
+    truncated = _png((300, 300))[:60]
+    r = engine.screen(Query(declared_brand="ACME", photos=(wide, truncated)))
+    assert r[0].brand_id == "acme"
+    # A 20,000 px wide strip is small enough to decode (and is reduced); the broken one is noted.
+    assert any(n.startswith("photo 2") for n in r.notes)
+
+
+def test_each_photo_is_decoded_once_and_shared(monkeypatch: pytest.MonkeyPatch) -> None:
+    import matchers.barcode
+    import matchers.photos
+
+    calls: list[int] = []
+    seen: list[object] = []
+    real = matchers.photos.decode_all
+
+    def counting(sources, **kw):  # type: ignore[no-untyped-def]
+        calls.append(len(sources))
+        return real(sources, **kw)
+
+    def gtins(photo):  # type: ignore[no-untyped-def]
+        seen.append(photo)
+        return ["4006381333931"]
+
+    monkeypatch.setattr(matchers.photos, "decode_all", counting)
+    monkeypatch.setattr(matchers.barcode, "read_gtins", gtins)
+    r = Engine(REFS, images=False, ocr=False).screen(Query(photos=(_png((64, 64)), _png((80, 60)))))
+    assert calls == [2]
+    assert len(seen) == 2 and seen[0] is not seen[1]
+    assert r[0].brand_id == "acme"  # the GTIN read from the photo found the brand
+    assert r[0].signal("barcode").score == 1.0  # type: ignore[union-attr]
