@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from registry.models import ContactPerson, Organisation, OrganisationStatus, Role, User
-from registry.services import audit, auth
+from registry.services import auth, users
 from registry.services.errors import Conflict, ValidationError
 from registry.services.records import create_record, delete_record, update_record
 from registry.services.tenancy import get_editable, require_dossier_editor
@@ -51,18 +51,10 @@ def register_organisation(session: Session, raw: Mapping[str, Any], *, user_name
     """Self sign-up of a rights holder: the organisation waits for an administrator."""
     values = _profile_values(raw)
     _check_name_free(session, values["name"])
-    email = email.strip().lower()
-    if session.scalar(select(User.id).where(User.email == email)) is not None:
-        raise ValidationError({"email": "an account with this e-mail address already exists"})
     organisation = create_record(session, None, Organisation(**values), "organisation")
-    user = User(email=email, name=user_name.strip(), password_hash=auth.hash_password(password),
-                role=Role.HOLDER, organisation_id=organisation.id)
-    session.add(user)
-    session.flush()
-    audit.record(session, user, "user.create", object_type="user", object_id=user.id,
-                 organisation_id=organisation.id,
-                 after=audit.snapshot(user, exclude=("password_hash",)))
-    return user
+    # The caller rolls the organisation back if the account cannot be created.
+    return users.create_user(session, None, email=email, name=user_name, password=password,
+                             role=Role.HOLDER, organisation=organisation)
 
 
 def set_organisation_status(session: Session, actor: User, organisation: Organisation,

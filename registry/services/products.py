@@ -15,8 +15,8 @@ from registry.services.errors import ValidationError
 from registry.services.records import create_record, delete_record, update_record
 from registry.services.tenancy import get_editable, get_visible, require_dossier_editor
 from registry.services.uploads import inspect_image, make_thumbnail
-from registry.services.validation import (check_price_range, parse_countries, parse_currency,
-                                          parse_gtins, parse_hs_codes, parse_price, split_list)
+from registry.services.validation import (FieldCollector, check_price_range, parse_countries, parse_currency,
+                                          parse_gtins, parse_hs_codes, parse_price)
 from registry.storage import BlobStore
 
 
@@ -33,14 +33,8 @@ def product_values(session: Session, organisation_id: int, raw: Mapping[str, Any
     ``raw`` holds what a form or an import row gave: strings, or lists for list fields.
     Features come as ``overt_features`` / ``covert_features``: one per line.
     """
-    errors: dict[str, str] = {}
-    values: dict[str, Any] = {}
-
-    def attempt(key: str, fn) -> None:
-        try:
-            values[key] = fn()
-        except ValidationError as exc:
-            errors.update(exc.errors)
+    fields = FieldCollector()
+    values, errors, attempt = fields.values, fields.errors, fields.attempt
 
     values["name"] = " ".join(str(raw.get("name") or "").split())
     if not values["name"]:
@@ -77,8 +71,7 @@ def product_values(session: Session, organisation_id: int, raw: Mapping[str, Any
         [(text, False) for text in split_lines(raw.get("overt_features"))]
         + [(text, True) for text in split_lines(raw.get("covert_features"))]
     )
-    if errors:
-        raise ValidationError(errors)
+    fields.raise_errors()
     return values
 
 

@@ -13,21 +13,15 @@ from registry.models import MarkKind, Office, Product, Right, User
 from registry.services.errors import ValidationError
 from registry.services.records import create_record, delete_record, update_record
 from registry.services.tenancy import get_editable, require_dossier_editor
-from registry.services.validation import (parse_country, parse_date, parse_jurisdictions,
+from registry.services.validation import (FieldCollector, parse_country, parse_date, parse_jurisdictions,
                                           parse_nice_classes)
 
 
 def right_values(raw: Mapping[str, Any], *, today: date | None = None) -> dict[str, Any]:
     """Parse and check a right's fields, collecting every problem at once."""
     today = today or date.today()
-    errors: dict[str, str] = {}
-    values: dict[str, Any] = {}
-
-    def attempt(key: str, fn) -> None:
-        try:
-            values[key] = fn()
-        except ValidationError as exc:
-            errors.update(exc.errors)
+    fields = FieldCollector()
+    values, errors, attempt = fields.values, fields.errors, fields.attempt
 
     kind = str(raw.get("kind") or "").strip().lower()
     if kind not in {k.value for k in MarkKind}:
@@ -84,8 +78,7 @@ def right_values(raw: Mapping[str, Any], *, today: date | None = None) -> dict[s
             errors["protection_valid_from"] = "enter the date customs protection starts"
         if end is None and "protection_valid_until" not in errors:
             errors["protection_valid_until"] = "enter the date customs protection ends"
-    if errors:
-        raise ValidationError(errors)
+    fields.raise_errors()
     return values
 
 

@@ -7,9 +7,10 @@ Each parser takes what a user typed and returns the canonical value, or raises
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 import pycountry
 from stdnum import ean
@@ -20,6 +21,24 @@ from registry.services.errors import ValidationError
 _SPLIT = re.compile(r"[,;\n]+")
 #: Customs-protection jurisdictions that are not countries.
 REGIONAL_JURISDICTIONS = {"EU": "European Union"}
+
+
+class FieldCollector:
+    """Runs field parsers and collects every problem, so a form or a row reports all at once."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, Any] = {}
+        self.errors: dict[str, str] = {}
+
+    def attempt(self, key: str, parse: Callable[[], Any]) -> None:
+        try:
+            self.values[key] = parse()
+        except ValidationError as exc:
+            self.errors.update(exc.errors)
+
+    def raise_errors(self) -> None:
+        if self.errors:
+            raise ValidationError(self.errors)
 
 
 def split_list(value: str | Iterable[str] | None) -> list[str]:

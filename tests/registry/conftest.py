@@ -7,7 +7,6 @@ import io
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
-from pathlib import Path
 
 import pytest
 from PIL import Image

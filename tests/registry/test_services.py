@@ -6,6 +6,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+from freezegun import freeze_time
 from sqlalchemy import func, select
 
 from registry.models import AuditEvent, Product, ProductFeature, Right
@@ -221,9 +222,10 @@ def test_completeness_names_what_is_missing(session, world):
     assert "no label image" in full.missing
 
 
+@freeze_time("2026-11-23")
 def test_reminder_for_protection_ending_within_30_working_days(session, world):
     today = date(2026, 11, 23)  # a Monday
-    soon = rights.register_right(session, world.a.holder, world.a.organisation.id, _right_raw(
+    rights.register_right(session, world.a.holder, world.a.organisation.id, _right_raw(
         mark_text="SOON", protection_jurisdictions="DE", protection_valid_from=today,
         protection_valid_until=date(2026, 12, 31)), )
     rights.register_right(session, world.a.holder, world.a.organisation.id, _right_raw(
