@@ -353,7 +353,7 @@ class Engine:
         matches = []
         for brand_id in candidates:
             m = self._match(self._refs[brand_id], facts)
-            if m.identity >= self.thresholds.report:
+            if m is not None:
                 matches.append(m)
         matches.sort(key=lambda m: (-m.identity, -m.score, m.brand_id))
         return Screening(matches, notes=tuple(facts.notes), snapshot_id=self.snapshot_id,
@@ -510,7 +510,8 @@ class Engine:
             hits.extend(self._text.hits(t))
         f.ocr = best_per_brand(hits)
 
-    def _match(self, ref: Reference, f: _Facts) -> Match:
+    def _match(self, ref: Reference, f: _Facts) -> Match | None:
+        """The match for one candidate brand, or None when its identity is below ``report``."""
         bid = ref.brand_id
         hits = sorted(f.image_hits.get(bid, ()), key=lambda h: (-h.score, h.evidence.photo_index,
                                                                 h.evidence.reference_image_index))
@@ -524,7 +525,7 @@ class Engine:
         ident, check = barcode_signals(f.gtins, f.bad_gtins, ref)
         if f.barcode_unavailable and not ident.available:
             ident = replace(ident, reason=f"{ident.reason}; {f.barcode_unavailable}")
-        signals: list[Signal] = [
+        identity_signals = [
             mark_signal("declared_brand", f.declared.get(bid), ref,
                         unavailable="" if f.has_declared else "no brand declared",
                         as_written=f.declared_text),
@@ -533,6 +534,12 @@ class Engine:
             mark_signal("ocr", f.ocr.get(bid), ref, unavailable=f.ocr_unavailable),
             img,
             ident,
+        ]
+        # Most candidates of a long description are faint; they are dropped before the
+        # suspicion signals are worked out, which is where the time would go.
+        if combine(identity_signals)[0] < self.thresholds.report:
+            return None
+        signals: list[Signal] = identity_signals + [
             supplier_signal(f.supplier, f.supplier_country, ref),
             price_signal(f.price, f.currency, ref),
             origin_signal(f.origin, ref),
