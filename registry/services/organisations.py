@@ -96,8 +96,13 @@ def _contact_values(raw: Mapping[str, Any]) -> dict[str, Any]:
 def add_contact(session: Session, actor: User, organisation_id: int,
                 raw: Mapping[str, Any]) -> ContactPerson:
     require_dossier_editor(actor, organisation_id)
-    contact = ContactPerson(organisation_id=organisation_id, **_contact_values(raw))
-    return create_record(session, actor, contact, "contact")
+    values = _contact_values(raw)
+    duplicate = session.scalar(select(ContactPerson.id).where(
+        ContactPerson.organisation_id == organisation_id,
+        func.lower(ContactPerson.email) == values["email"].lower(), ContactPerson.name == values["name"]))
+    if duplicate is not None:  # e.g. the same form sent twice
+        raise ValidationError({"email": f"{values['name']} <{values['email']}> is already a contact"})
+    return create_record(session, actor, ContactPerson(organisation_id=organisation_id, **values), "contact")
 
 
 def update_contact(session: Session, actor: User, contact_id: int,

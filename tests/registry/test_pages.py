@@ -114,6 +114,9 @@ def test_contacts_on_the_profile(signed_in, session, world):
     assert response.status_code == 302
     contact = session.scalar(select(ContactPerson).where(ContactPerson.name == "Dana"))
     assert contact.countries == ["FR", "ES"]
+    again = client.post("/dossier/contacts/new", {"name": "Dana", "email": "dana@alpha.example"})
+    assert again.status_code == 400 and "already a contact" in again.get_data(as_text=True)
+    assert session.scalar(select(func.count(ContactPerson.id)).where(ContactPerson.name == "Dana")) == 1
     page = client.get("/dossier/profile").get_data(as_text=True)
     assert "dana@alpha.example" in page
 
