@@ -449,31 +449,89 @@ def _draw_logo(rng: random.Random, name: str, size: tuple[int, int]) -> Image.Im
 
 
 def _draw_packaging(rng: random.Random, name: str, logo: Image.Image, gtin: str, size: tuple[int, int]) -> Image.Image:
+    """A box face: logo, name, product line, a pattern band and a real EAN-13, in one of
+    several layouts (brands do not share one template, or every box would look alike)."""
     w, h = size
     c1, c2 = _rand_colour(rng), _rand_colour(rng)
     img = _gradient(size, c1, c2, rng) if rng.random() < 0.5 else Image.new("RGB", size, c1)
-    band_top = rng.random() < 0.5
-    band = (0, 0, w, int(h * 0.22)) if band_top else (0, int(h * 0.78), w, h)
-    _pattern(img, band, rng, _rand_colour(rng))
     draw = ImageDraw.Draw(img)
-    # Logo in the middle-left, product line and claims on the right, barcode in a corner.
-    lw = int(w * rng.uniform(0.38, 0.5))
-    lh = int(lw * logo.height / logo.width)
-    lh = min(lh, int(h * 0.5))
-    lx = int(w * 0.06)
-    ly = int(h * 0.25) if band_top else int(h * 0.12)
-    img.paste(logo.resize((lw, lh), Image.Resampling.LANCZOS), (lx, ly))
+    band_kind = rng.choice(("top", "bottom", "left", "none", "top"))
+    if band_kind == "top":
+        band = (0, 0, w, int(h * rng.uniform(0.12, 0.25)))
+    elif band_kind == "bottom":
+        band = (0, int(h * rng.uniform(0.75, 0.88)), w, h)
+    elif band_kind == "left":
+        band = (0, 0, int(w * rng.uniform(0.1, 0.2)), h)
+    else:
+        band = None
+    if band is not None:
+        if rng.random() < 0.5:
+            draw.rectangle(band, fill=_rand_colour(rng))
+        _pattern(img, band, rng, _rand_colour(rng))
     goods, _ = rng.choice(_GOODS)
     col = (255, 255, 255) if sum(c1) < 380 else (15, 15, 15)
     fi = rng.randrange(len(_FONT_FILES))
-    _draw_text(draw, name.upper(), (lx + lw + 10, ly, w - 10, ly + int(lh * 0.4)), rng, col, fi)
-    _draw_text(draw, f"{rng.choice(_CLAIMS)} {goods}".upper(), (lx + lw + 10, ly + int(lh * 0.45), w - 10, ly + int(lh * 0.7)), rng, col, (fi + 3) % len(_FONT_FILES))
-    _draw_text(draw, f"{rng.randint(1, 12) * 10} {rng.choice(('ml', 'g', 'pcs', 'pairs'))}", (lx + lw + 10, ly + int(lh * 0.75), w - 10, ly + lh), rng, col, fi)
+    fi2 = rng.randrange(len(_FONT_FILES))
+    lines = [name.upper() if rng.random() < 0.7 else name, f"{rng.choice(_CLAIMS)} {goods}".upper()]
+    if rng.random() < 0.5:
+        lines.append(f"{rng.randint(1, 12) * 10} {rng.choice(('ml', 'g', 'pcs', 'pairs', 'oz', 'units'))}")
+    layout = rng.choice(("logo-left", "logo-right", "logo-top", "logo-centre"))
+    inner = (int(w * 0.05), int(h * 0.06), int(w * 0.95), int(h * 0.94))
+    if band_kind == "top":
+        inner = (inner[0], band[3] + 6, inner[2], inner[3])
+    elif band_kind == "bottom":
+        inner = (inner[0], inner[1], inner[2], band[1] - 6)
+    elif band_kind == "left":
+        inner = (band[2] + 8, inner[1], inner[2], inner[3])
+    x0, y0, x1, y1 = inner
+    iw, ih = x1 - x0, y1 - y0
+    if layout in ("logo-left", "logo-right"):
+        lw = int(iw * rng.uniform(0.35, 0.5))
+        lh = min(int(lw * logo.height / logo.width), int(ih * 0.7))
+        lw = int(lh * logo.width / logo.height)
+        lx = x0 if layout == "logo-left" else x1 - lw
+        ly = y0 + int((ih * 0.7 - lh) * rng.random())
+        tx0, tx1 = (lx + lw + 10, x1) if layout == "logo-left" else (x0, lx - 10)
+        text_box = (tx0, y0, tx1, y0 + int(ih * 0.7))
+    elif layout == "logo-top":
+        lh = int(ih * rng.uniform(0.4, 0.55))
+        lw = min(int(lh * logo.width / logo.height), iw)
+        lh = int(lw * logo.height / logo.width)
+        lx, ly = x0 + (iw - lw) // 2, y0
+        text_box = (x0, ly + lh + 6, x1, y1 - int(ih * 0.2))
+    else:
+        lh = int(ih * rng.uniform(0.5, 0.65))
+        lw = min(int(lh * logo.width / logo.height), int(iw * 0.6))
+        lh = int(lw * logo.height / logo.width)
+        lx, ly = x0 + int((iw - lw) * rng.uniform(0.3, 0.7)), y0 + int(ih * 0.25)
+        text_box = (x0, y0, x1, ly - 4)
+    if rng.random() < 0.3:  # a frame around the logo
+        pad = 6
+        draw.rectangle((lx - pad, ly - pad, lx + lw + pad, ly + lh + pad), outline=_rand_colour(rng), width=rng.randint(2, 5))
+    img.paste(logo.resize((max(1, lw), max(1, lh)), Image.Resampling.LANCZOS), (lx, ly))
+    bx0, by0, bx1, by1 = text_box
+    if bx1 - bx0 > 30 and by1 - by0 > 20:
+        n = len(lines) if layout != "logo-centre" else 1
+        weights = [0.45, 0.3, 0.25][:n]
+        total = sum(weights)
+        y = by0
+        for k in range(n):
+            hh = (by1 - by0) * weights[k] / total
+            _draw_text(draw, lines[k], (bx0, y, bx1, y + hh * 0.9), rng, col, fi if k != 1 else fi2)
+            y += hh
     bc = ean13_image(gtin, module=2, height=50)
-    bw = int(w * 0.34)
+    bw = int(w * rng.uniform(0.25, 0.38))
     bc = bc.resize((bw, int(bc.height * bw / bc.width)), Image.Resampling.NEAREST)
-    by = int(h * 0.78) - bc.height - 4 if not band_top else h - bc.height - 6
-    img.paste(bc, (w - bw - 8, max(0, by)))
+    corners = [(w - bw - 8, h - bc.height - 8), (8, h - bc.height - 8), (w - bw - 8, 8)]
+    bxy = rng.choice(corners)
+    if layout == "logo-centre" or rng.random() < 0.5:
+        bxy = corners[0] if layout != "logo-right" else corners[1]
+    img.paste(bc, bxy)
+    if rng.random() < 0.4:  # a side claim or seal
+        cx, cy = rng.uniform(0.1, 0.9) * w, rng.uniform(0.1, 0.9) * h
+        r = min(w, h) * rng.uniform(0.06, 0.1)
+        draw.polygon(_star(cx, cy, r, r * 0.8, rng.randint(10, 16), rng.uniform(0, 1)), fill=_rand_colour(rng))
+        _draw_text(draw, rng.choice(("NEW", "100%", "TOP", "BIO", "PRO")), (cx - r * 0.7, cy - r * 0.4, cx + r * 0.7, cy + r * 0.4), rng, (255, 255, 255), fi)
     return img
 
 
