@@ -28,6 +28,7 @@ from .scoring import (
     barcode_signals,
     combine,
     goods_signal,
+    identity_of,
     image_signal,
     mark_signal,
     origin_signal,
@@ -537,7 +538,7 @@ class Engine:
         ]
         # Most candidates of a long description are faint; they are dropped before the
         # suspicion signals are worked out, which is where the time would go.
-        if combine(identity_signals)[0] < self.thresholds.report:
+        if round(identity_of(identity_signals), 4) < self.thresholds.report:
             return None
         signals: list[Signal] = identity_signals + [
             supplier_signal(f.supplier, f.supplier_country, ref),

@@ -105,8 +105,8 @@ def normalize_text(text: str) -> str:
     """
     if not isinstance(text, str):
         text = str(text)
-    text = _MARK_SIGNS.sub(" ", text)
     if not text.isascii():
+        text = _MARK_SIGNS.sub(" ", text)
         text = unicodedata.normalize("NFKC", text)
         text = text.translate(_CONFUSABLE_TABLE)
         text = _strip_accents(text.casefold())
@@ -114,8 +114,11 @@ def normalize_text(text: str) -> str:
         text = text.translate(_CONFUSABLE_TABLE).lower()
     else:
         text = text.lower()
-    text = _DOLLAR_AT.sub(lambda m: "s" if m.group() == "$" else "a", text)
-    text = _APOSTROPHES.sub("", text)
+    # The checks before each substitution keep the common case (plain words) cheap.
+    if "$" in text or "@" in text:
+        text = _DOLLAR_AT.sub(lambda m: "s" if m.group() == "$" else "a", text)
+    if "'" in text or "`" in text or not text.isascii():
+        text = _APOSTROPHES.sub("", text)
     tokens = _NOT_ALNUM.sub(" ", text).split()
     # Each step can create work for another ("r n" joins into "rn", which becomes "m", which
     # may then sit next to another single letter), so repeat until nothing changes. Every
@@ -128,7 +131,10 @@ def normalize_text(text: str) -> str:
 
 
 def _clean_token(tok: str) -> str:
-    if _HAS_LETTER.search(tok):
+    if tok.isalpha():
+        if "rn" not in tok and "vv" not in tok:
+            return tok
+    elif _HAS_LETTER.search(tok):
         tok = tok.translate(_LEET_TABLE)
     if "rn" in tok:
         tok = tok.replace("rn", "m")

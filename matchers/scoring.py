@@ -48,6 +48,7 @@ __all__ = [
     "goods_signal",
     "validity_signal",
     "combine",
+    "identity_of",
     "recommend",
     "IDENTITY_WEIGHTS",
     "SUSPICION_WEIGHTS",
@@ -302,14 +303,19 @@ def validity_signal(ref: Reference) -> Signal:
                   "can be inspected but not detained on this right", kind="validity")
 
 
-def combine(signals: Sequence[Signal]) -> tuple[float, float, float]:
-    """Return ``(identity, suspicion, score)`` from a match's signals (see the module doc)."""
+def identity_of(signals: Sequence[Signal]) -> float:
+    """Noisy-OR of the available identity signals (unrounded)."""
     miss = 1.0
     for s in signals:
-        if s.kind == "identity" and s.available:
+        if s.kind == "identity" and s.available and s.score > 0:
             w = IDENTITY_WEIGHTS.get(s.name, 0.9)
-            miss *= 1.0 - w * max(0.0, min(1.0, s.score))
-    identity = 1.0 - miss
+            miss *= 1.0 - w * min(1.0, s.score)
+    return 1.0 - miss
+
+
+def combine(signals: Sequence[Signal]) -> tuple[float, float, float]:
+    """Return ``(identity, suspicion, score)`` from a match's signals (see the module doc)."""
+    identity = identity_of(signals)
     total = _PRIOR_WEIGHT * _PRIOR_SUSPICION
     weight = _PRIOR_WEIGHT
     strongest = None
