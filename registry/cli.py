@@ -156,6 +156,38 @@ def seed(password: str) -> None:
         click.echo(f"  {role:16} {email}")
 
 
+@click.command("screen")
+@click.option("--brand", "declared_brand", default=None, help="Declared brand.")
+@click.option("--description", default=None)
+@click.option("--supplier", default=None, help="Declared manufacturer or exporter.")
+@click.option("--origin", "origin_country", default=None, help="Country of origin (code or name).")
+@click.option("--price", "unit_price", type=float, default=None, help="Declared unit value.")
+@click.option("--currency", default=None)
+@click.option("--hs", "hs_code", default=None)
+@click.option("--gtin", "gtins", multiple=True)
+@click.option("--photo", "photos", multiple=True, type=click.Path(exists=True, dir_okay=False))
+def screen(photos: tuple[str, ...], gtins: tuple[str, ...], **fields) -> None:
+    """Screen one declaration against the current registry and explain the matches."""
+    from flask import current_app
+
+    from matchers import Engine, Query
+    from registry.services.snapshot import registry_references
+
+    references, _ = registry_references(db.session, current_app.extensions["blobs"])
+    engine = Engine(references)
+    result = engine.screen(Query(photos=photos, gtins=gtins, **fields))
+    names = {r.brand_id: r.name for r in references}
+    if not result:
+        click.echo("No registered brand is close: release, unless other risk factors apply.")
+    for match in result:
+        click.echo(f"{names[match.brand_id]}: {match.recommendation.upper()} (score {match.score:.2f})")
+        for signal in match.signals:
+            if signal.available:
+                click.echo(f"  - {signal.name} {signal.score:.2f}: {signal.reason}")
+    for note in result.notes:
+        click.echo(f"note: {note}")
+
+
 @audit_cli.command("verify")
 def verify() -> None:
     """Walk the audit hash chain and report the first broken link."""
@@ -167,5 +199,5 @@ def verify() -> None:
 
 
 def register(app: Flask) -> None:
-    for group in (users_cli, orgs_cli, demo_cli, audit_cli):
+    for group in (users_cli, orgs_cli, demo_cli, audit_cli, screen):
         app.cli.add_command(group)
