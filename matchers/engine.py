@@ -399,7 +399,10 @@ class Engine:
             notes.append(f"currency {currency!r} is not an ISO 4217 code; price not compared")
             f.price = None
         f.currency = currency
-        hs = _clean_str(q.hs_code, "HS code", notes, 40)
+        raw_hs = q.hs_code
+        if isinstance(raw_hs, int) and not isinstance(raw_hs, bool):
+            raw_hs = str(raw_hs)  # a spreadsheet import turns "640399" into a number
+        hs = _clean_str(raw_hs, "HS code", notes, 40)
         if hs:
             f.hs = normalize_hs(hs)
             if f.hs is None:

@@ -281,3 +281,19 @@ def test_each_photo_is_decoded_once_and_shared(monkeypatch: pytest.MonkeyPatch) 
     assert len(seen) == 2 and seen[0] is not seen[1]
     assert r[0].brand_id == "acme"  # the GTIN read from the photo found the brand
     assert r[0].signal("barcode").score == 1.0  # type: ignore[union-attr]
+
+
+_anything = st.one_of(
+    st.none(), st.text(max_size=30), st.integers(), st.floats(), st.booleans(),
+    st.binary(max_size=40), st.lists(st.one_of(st.text(max_size=15), st.integers(), st.binary(max_size=20)), max_size=3),
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.fixed_dictionaries({name: _anything for name in (
+    "description", "declared_brand", "supplier", "origin_country", "unit_price", "currency",
+    "quantity", "hs_code", "gtins", "photos", "supplier_country")}))
+def test_screen_survives_fields_of_any_type(engine: Engine, fields: dict[str, object]) -> None:
+    result = engine.screen(Query(**fields))  # type: ignore[arg-type]
+    assert isinstance(result, Screening)
+    assert all(isinstance(n, str) for n in result.notes)
