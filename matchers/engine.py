@@ -83,6 +83,7 @@ class _Facts:
     supplier: str | None = None
     supplier_country: str | None = None
     origin: str | None = None
+    origin_text: str | None = None
     price: float | None = None
     currency: str | None = None
     hs: str | None = None
@@ -389,6 +390,7 @@ class Engine:
                 notes.append(f"supplier country {sc[:60]!r} is not a country we recognise")
         origin = _clean_str(q.origin_country, "origin country", notes)
         if origin:
+            f.origin_text = origin
             f.origin = country_code(origin)
             if f.origin is None:
                 notes.append(f"origin country {origin[:60]!r} is not a country we recognise; "
@@ -546,7 +548,7 @@ class Engine:
         signals: list[Signal] = identity_signals + [
             supplier_signal(f.supplier, f.supplier_country, ref),
             price_signal(f.price, f.currency, ref),
-            origin_signal(f.origin, ref),
+            origin_signal(f.origin, ref, as_written=f.origin_text),
             goods_signal(f.hs, ref),
             check,
             validity_signal(ref),

@@ -255,12 +255,16 @@ def price_signal(price: float | None, currency: str | None, ref: Reference) -> S
                   kind="suspicion")
 
 
-def origin_signal(origin_code: str | None, ref: Reference) -> Signal:
-    """Suspicion signal: the origin country against the brand's production countries."""
+def origin_signal(origin_code: str | None, ref: Reference, *, as_written: str | None = None) -> Signal:
+    """Suspicion signal: the origin country against the brand's production countries.
+
+    ``as_written`` is the declared origin when it was not recognised as a country.
+    """
     name = "origin"
     if origin_code is None:
-        return Signal(name, 0.0, "no recognisable origin country declared", available=False,
-                      kind="suspicion")
+        reason = (f"origin {_q(as_written)} is not a country we recognise: not compared"
+                  if as_written else "no origin country declared")
+        return Signal(name, 0.0, reason, available=False, kind="suspicion")
     countries = _country_codes(ref.production_countries)
     if not countries:
         return Signal(name, 0.0, f"{ref.name} has registered no production countries",
