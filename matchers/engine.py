@@ -29,6 +29,7 @@ from .scoring import (
     combine,
     goods_signal,
     identity_of,
+    spelling_signal,
     image_signal,
     mark_signal,
     origin_signal,
@@ -70,6 +71,7 @@ class _Facts:
     notes: list[str] = field(default_factory=list)
     has_declared: bool = False
     declared_text: str | None = None
+    description_text: str | None = None
     has_description: bool = False
     declared: dict[str, MarkHit] = field(default_factory=dict)
     description: dict[str, MarkHit] = field(default_factory=dict)
@@ -381,6 +383,7 @@ class Engine:
             f.declared = self._text.search(declared)
         if description:
             f.has_description = True
+            f.description_text = description
             f.description = self._text.search(description)
         f.supplier = _clean_str(q.supplier, "supplier", notes)
         sc = _clean_str(q.supplier_country, "supplier country", notes)
@@ -550,6 +553,8 @@ class Engine:
             price_signal(f.price, f.currency, ref),
             origin_signal(f.origin, ref, as_written=f.origin_text),
             goods_signal(f.hs, ref),
+            spelling_signal((("declared brand", f.declared.get(bid), f.declared_text),
+                             ("description", f.description.get(bid), f.description_text)), ref),
             check,
             validity_signal(ref),
         ]

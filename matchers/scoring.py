@@ -47,6 +47,7 @@ __all__ = [
     "origin_signal",
     "goods_signal",
     "validity_signal",
+    "spelling_signal",
     "combine",
     "identity_of",
     "recommend",
@@ -68,6 +69,7 @@ IDENTITY_WEIGHTS = {
 }
 #: Weight of each suspicion signal in the weighted mean.
 SUSPICION_WEIGHTS = {
+    "spelling": 2.0,
     "supply_chain": 3.0,
     "price": 2.0,
     "origin": 1.5,
@@ -296,6 +298,34 @@ def goods_signal(hs: str | None, ref: Reference) -> Signal:
                       f"goods of {ref.name} ({listed})", kind="suspicion")
     return Signal(name, 0.6, f"HS {hs} is not a kind of goods {ref.name} registered ({listed}): "
                   "branded goods outside the brand's range are often unlicensed", kind="suspicion")
+
+
+def _letters(text: str) -> str:
+    return "".join(ch for ch in text.casefold() if ch.isascii() and ch.isalnum())
+
+
+def spelling_signal(hits: Sequence[tuple[str, MarkHit | None, str | None]], ref: Reference) -> Signal:
+    """Suspicion signal: is the brand written the way it is registered?
+
+    ``hits`` are (source label, best hit of this brand in that source, the text as written).
+    Genuine goods are declared under the registered spelling; a look-alike spelling
+    ("Adibas") or look-alike characters ("N1KE", a Greek "Ρ") is how counterfeits get past
+    keyword checks. Faint resemblances (identity below 0.5) are left to the identity score,
+    and a registered spelling says nothing either way, so it is not counted.
+    """
+    name = "spelling"
+    for label, hit, written in hits:
+        if hit is None or text_identity(hit.similarity) < 0.5:
+            continue
+        if hit.how != "exact":
+            return Signal(name, 0.6, f"{label} spells the brand {_q(hit.found)}, a look-alike of "
+                          f"the word mark {_q(hit.mark)}: genuine goods are declared under the "
+                          "registered spelling", kind="suspicion")
+        if written and _letters(hit.mark) not in _letters(written):
+            return Signal(name, 0.8, f"{label} writes the word mark {_q(hit.mark)} with look-alike "
+                          f"characters or spacing ({_q(written[:40])})", kind="suspicion")
+    return Signal(name, 0.0, f"{ref.name} is not written in a disguised spelling",
+                  available=False, kind="suspicion")
 
 
 def validity_signal(ref: Reference) -> Signal:

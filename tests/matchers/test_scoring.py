@@ -96,3 +96,19 @@ def test_unavailable_signals_do_not_count() -> None:
     a = combine([_sig("image", 0.9)])
     b = combine([_sig("image", 0.9), Signal("price", 1.0, "x", available=False, kind="suspicion")])
     assert a == b
+
+
+def test_spelling_signal() -> None:
+    from matchers.scoring import spelling_signal
+    from matchers.text import MarkHit
+
+    ref = Reference("nike", "Nike")
+    exact = MarkHit("nike", "Nike", "nike", 1.0, "exact")
+    assert not spelling_signal((("declared brand", exact, "NIKE"),), ref).available
+    assert not spelling_signal((("declared brand", exact, "N I K E"),), ref).available
+    leet = spelling_signal((("declared brand", exact, "N1KE"),), ref)
+    assert leet.score == 0.8 and "'N1KE'" in leet.reason
+    typo = spelling_signal((("declared brand", MarkHit("nike", "Nike", "nikke", 0.92, "look-alike"), "Nikke"),), ref)
+    assert typo.score == 0.6 and "look-alike" in typo.reason
+    faint = spelling_signal((("declared brand", MarkHit("nike", "Nike", "nice", 0.8, "look-alike"), "Nice"),), ref)
+    assert not faint.available
