@@ -7,7 +7,6 @@ downloaded.
 
 from __future__ import annotations
 
-import io
 import os
 import threading
 from datetime import date, timedelta
