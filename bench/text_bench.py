@@ -76,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--queries", type=int, default=5_000)
     ap.add_argument("--baseline", type=int, default=300)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--rounds", type=int, default=3)
     args = ap.parse_args(argv)
 
     marks = make_marks(args.marks, args.seed)
@@ -83,18 +84,24 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     engine = Engine(refs, images=False)
     build = time.perf_counter() - t0
-    queries = make_queries(marks, args.queries, args.seed)
+    # The machine may be shared: screen three distinct sets of declarations (each new to
+    # the engine) and report the best run, as timeit does, with the others beside it.
+    rounds = [make_queries(marks, args.queries, args.seed + 100 * r) for r in range(args.rounds)]
+    queries = rounds[0]
 
     # Warm up imports and code paths on declarations that are not timed.
     for q in make_queries(marks, 50, args.seed + 1):
         engine.screen(q)
 
-    t0 = time.perf_counter()
+    rates = []
     found = 0
-    for q in queries:
-        found += bool(engine.screen(q))
-    ours = time.perf_counter() - t0
-    per_s = len(queries) / ours
+    for qs in rounds:
+        t0 = time.perf_counter()
+        found = 0
+        for q in qs:
+            found += bool(engine.screen(q))
+        rates.append(len(qs) / (time.perf_counter() - t0))
+    per_s = max(rates)
 
     engine._text._cache.clear()  # noqa: SLF001 - time the word-mark step cold, as above
     t0 = time.perf_counter()
@@ -104,20 +111,23 @@ def main(argv: list[str] | None = None) -> int:
     text_only = time.perf_counter() - t0
 
     sample = queries[: args.baseline]
-    t0 = time.perf_counter()
-    for q in sample:
-        process.extractOne(q.declared_brand, marks, scorer=fuzz.WRatio)
-    base = time.perf_counter() - t0
-    base_per_s = len(sample) / base
+    base_rates = []
+    for _ in range(args.rounds):
+        t0 = time.perf_counter()
+        for q in sample:
+            process.extractOne(q.declared_brand, marks, scorer=fuzz.WRatio)
+        base_rates.append(len(sample) / (time.perf_counter() - t0))
+    base_per_s = max(base_rates)  # best of the rounds too, so the ratio compares like with like
 
     print(f"word marks                  {len(marks):>10,}")
     print(f"engine build                {build:>10.2f} s")
     print(f"declarations screened       {len(queries):>10,}  ({found:,} with a match)")
     print(f"Engine.screen (all signals) {per_s:>10,.0f} declarations/s  "
-          f"({1e6 / per_s:,.0f} us each)")
+          f"({1e6 / per_s:,.0f} us each; best of {len(rates)} rounds: "
+          f"{', '.join(f'{r:,.0f}' for r in rates)})")
     print(f"word-mark search alone      {len(queries) / text_only:>10,.0f} declarations/s")
     print(f"WRatio extractOne loop      {base_per_s:>10,.1f} declarations/s  "
-          f"(declared brand only, {len(sample)} declarations)")
+          f"(declared brand only, {len(sample)} declarations, best of {len(base_rates)})")
     print(f"ratio                       {per_s / base_per_s:>10,.0f} x")
     print(f"targets: >= 5,000 declarations/s and >= 30 x -> "
           f"{'met' if per_s >= 5000 and per_s / base_per_s >= 30 else 'NOT met'}")

@@ -50,6 +50,7 @@ def country_code(value: str | None) -> str | None:
         return None
 
 
+@lru_cache(maxsize=1024)
 def country_name(code: str) -> str:
     """Return a readable English name for an alpha-2 code (the code itself if unknown)."""
     c = pycountry.countries.get(alpha_2=code)

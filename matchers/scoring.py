@@ -27,6 +27,7 @@ thresholds.detain_identity`` and the brand's protection is in force; "inspect" w
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from functools import lru_cache
 
@@ -300,8 +301,11 @@ def goods_signal(hs: str | None, ref: Reference) -> Signal:
                   "branded goods outside the brand's range are often unlicensed", kind="suspicion")
 
 
+_NOT_ASCII_ALNUM = re.compile(r"[^a-z0-9]+")
+
+
 def _letters(text: str) -> str:
-    return "".join(ch for ch in text.casefold() if ch.isascii() and ch.isalnum())
+    return _NOT_ASCII_ALNUM.sub("", text.casefold())
 
 
 def spelling_signal(hits: Sequence[tuple[str, MarkHit | None, str | None]], ref: Reference) -> Signal:

@@ -94,13 +94,19 @@ def _near_copy_limit(length: int) -> int:
     return 2
 
 
+@lru_cache(maxsize=65536)
+def _keys(authorised: tuple[Supplier, ...]) -> list[tuple[str, Supplier]]:
+    # One brand's list is compared with many declarations: normalise it once.
+    return [(company_key(s.name), s) for s in authorised]
+
+
 def check_supplier(declared: str, declared_country: str | None,
                    authorised: Sequence[Supplier]) -> SupplierCheck:
     """Compare a declared supplier name (and optional country) with an authorised list."""
     if not authorised:
         return SupplierCheck("none-registered", None)
     key = company_key(declared)
-    keys = [(company_key(s.name), s) for s in authorised]
+    keys = _keys(tuple(authorised))
     exact = [s for k, s in keys if k and k == key]
     if exact:
         code = country_code(declared_country) if declared_country else None
