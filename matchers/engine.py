@@ -24,6 +24,7 @@ from typing import Any
 from .codes import normalize_gtin, normalize_hs, normalize_prefix
 from .countries import country_code
 from .errors import ScreeningError
+from .normalize import normalize_text
 from .scoring import (
     barcode_signals,
     combine,
@@ -516,7 +517,11 @@ class Engine:
                 texts.append(t[:MAX_DESCRIPTION_CHARS])
         hits: list[MarkHit] = []
         for t in texts:
-            hits.extend(self._text.hits(t))
+            # OCR reads scattered words (clutter, other labels) in arbitrary order, so joining
+            # neighbouring words would invent marks ("ear ear" for "Carear"): a printed mark
+            # must be read with as many words as it is registered with.
+            hits.extend(h for h in self._text.hits(t)
+                        if len(h.found.split()) == len(normalize_text(h.mark).split()))
         f.ocr = best_per_brand(hits)
 
     def _match(self, ref: Reference, f: _Facts) -> Match | None:

@@ -297,3 +297,15 @@ def test_screen_survives_fields_of_any_type(engine: Engine, fields: dict[str, ob
     result = engine.screen(Query(**fields))  # type: ignore[arg-type]
     assert isinstance(result, Screening)
     assert all(isinstance(n, str) for n in result.notes)
+
+
+def test_ocr_text_does_not_join_scattered_words(monkeypatch: pytest.MonkeyPatch) -> None:
+    import matchers.ocr
+    from PIL import Image
+
+    monkeypatch.setattr(matchers.ocr, "ocr_available", lambda: True)
+    monkeypatch.setattr(matchers.ocr, "read_text", lambda photo: "sale ray ban ac me 50%")
+    refs = [Reference("rb", "Ray-Ban"), Reference("acme", "ACME")]
+    r = Engine(refs, images=False, ocr=True).screen(Query(photos=(Image.new("RGB", (32, 32)),)))
+    assert [m.brand_id for m in r] == ["rb"]  # two printed words of a two-word mark count
+    assert "text read from the photos contains 'ray ban'" in r[0].signal("ocr").reason  # type: ignore[union-attr]
