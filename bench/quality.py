@@ -8,11 +8,13 @@ screens every case with both and prints the targets table, the per-kind figures 
 detain-threshold sweep. The engine runs as deployed, with OCR on when Tesseract is installed
 (text printed on the goods is part of "the photos alone"); ``--no-ocr`` measures without it.
 
-    .venv/bin/python -m bench.quality --snapshot 3000 [--workers 2]
+    .venv/bin/python -m bench.quality --snapshot 3000 [--workers 2] [--latency 20]
 
 instead measures the registry snapshot itself: builds an engine of that many brands with two
 reference images each (``bench.cases.iter_reference_images``), saves it, loads it back and
-prints the three times and the size on disk.
+prints the three times and the size on disk. With ``--latency N`` it then screens N
+declarations, each with two 4000x3000 JPEG photo files of a registered brand's logo and
+packaging, one at a time, with OCR off and on, and prints p50 / p95 latency.
 """
 
 from __future__ import annotations
@@ -61,7 +63,54 @@ def targets_table(ours: EvaluationReport, base: EvaluationReport | None) -> tupl
     return "\n".join(lines), all_met
 
 
-def snapshot(n_brands: int, *, seed: int, workers: int) -> int:
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def latency(engine_dir: Path, images: dict[str, list[bytes]], n: int, *, seed: int) -> None:
+    """Screen ``n`` declarations with two 4000x3000 JPEG files each; print p50 / p95."""
+    import io
+    import random
+
+    from PIL import Image
+
+    from bench.cases import make_photo
+    from matchers import Query
+
+    rng = random.Random(f"latency:{seed}")
+    brand_ids = sorted(images)
+    photo_dir = engine_dir.parent / "photos"
+    photo_dir.mkdir(exist_ok=True)
+    queries = []
+    for k in range(n):
+        b = rng.choice(brand_ids)
+        paths = []
+        for ri, data in enumerate(images[b][:2]):
+            ref = Image.open(io.BytesIO(data)).convert("RGB")
+            jpeg, _, _ = make_photo(ref, rng, size=(4000, 3000))
+            path = photo_dir / f"{k}-{ri}.jpg"
+            path.write_bytes(jpeg)
+            paths.append(str(path))
+        queries.append((b, Query(description=f"sports shoes brand {b}", supplier="Unknown Trading Co",
+                                 origin_country="CN", unit_price=2.5, currency="EUR",
+                                 hs_code="640399", photos=tuple(paths))))
+    for ocr in (False, True):
+        engine = Engine.load(engine_dir, ocr=ocr)
+        engine.screen(queries[0][1])  # warm up
+        times, found = [], 0
+        for b, q in queries:
+            t0 = time.perf_counter()
+            result = engine.screen(q)
+            times.append((time.perf_counter() - t0) * 1000)
+            found += bool(result) and result[0].brand_id == b
+        target = "p50 <= 250 ms, p95 <= 500 ms" if not ocr else "p50 <= 600 ms"
+        print(f"screen, 2 photos 4000x3000, OCR {'on ' if ocr else 'off'}: p50 "
+              f"{_percentile(times, 0.5):6.0f} ms  p95 {_percentile(times, 0.95):6.0f} ms  "
+              f"(top-1 right {found}/{len(queries)}; target {target})")
+
+
+def snapshot(n_brands: int, *, seed: int, workers: int, n_latency: int = 0) -> int:
     """Build, save and load an engine of ``n_brands`` brands with two images each."""
     t0 = time.perf_counter()
     images: dict[str, list[bytes]] = {}
@@ -85,13 +134,16 @@ def snapshot(n_brands: int, *, seed: int, workers: int) -> int:
         t0 = time.perf_counter()
         loaded = Engine.load(tmp / "engine")
         t_load = time.perf_counter() - t0
+        n_images = sum(len(v) for v in images.values())
+        print(f"{len(refs):,} brands, {n_images:,} reference images (drawn in {t_gen:.0f} s)")
+        print(f"build  {t_build:8.1f} s  ({workers} worker(s); target <= 60 s on 2 cores)")
+        print(f"save   {t_save:8.2f} s  ({size / 2**20:.0f} MiB on disk)")
+        print(f"load   {t_load:8.2f} s  (target <= 2 s); snapshot {loaded.snapshot_id}")
+        del engine, loaded
+        if n_latency:
+            latency(tmp / "engine", images, n_latency, seed=seed)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    n_images = sum(len(v) for v in images.values())
-    print(f"{len(refs):,} brands, {n_images:,} reference images (drawn in {t_gen:.0f} s)")
-    print(f"build  {t_build:8.1f} s  ({workers} worker(s); target <= 60 s on 2 cores)")
-    print(f"save   {t_save:8.2f} s  ({size / 2**20:.0f} MiB on disk)")
-    print(f"load   {t_load:8.2f} s  (target <= 2 s); snapshot {loaded.snapshot_id}")
     return 0
 
 
@@ -104,9 +156,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-ocr", dest="ocr", action="store_false")
     ap.add_argument("--no-baseline", action="store_true")
     ap.add_argument("--snapshot", type=int, default=0, metavar="N_BRANDS")
+    ap.add_argument("--latency", type=int, default=0, metavar="N_DECLARATIONS")
     args = ap.parse_args(argv)
     if args.snapshot:
-        return snapshot(args.snapshot, seed=args.seed, workers=args.workers)
+        return snapshot(args.snapshot, seed=args.seed, workers=args.workers, n_latency=args.latency)
 
     t0 = time.perf_counter()
     cs = make_case_set(args.brands, seed=args.seed, cases_per_kind=args.per_kind)
