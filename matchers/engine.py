@@ -30,12 +30,12 @@ from .scoring import (
     combine,
     goods_signal,
     identity_of,
-    spelling_signal,
     image_signal,
     mark_signal,
     origin_signal,
     price_signal,
     recommend,
+    spelling_signal,
     supplier_signal,
     validity_signal,
 )
@@ -110,7 +110,8 @@ def _clean_str(value: object, what: str, notes: list[str], limit: int = MAX_FIEL
 def _as_tuple(value: object, what: str, notes: list[str]) -> tuple[Any, ...]:
     if value is None:
         return ()
-    if isinstance(value, (str, bytes)):
+    # One photo or code given on its own (a path, bytes, a PIL image) is a list of one.
+    if isinstance(value, (str, bytes, os.PathLike)) or hasattr(value, "getpixel"):
         return (value,)
     if isinstance(value, (list, tuple)):
         return tuple(value)

@@ -237,8 +237,11 @@ def price_signal(price: float | None, currency: str | None, ref: Reference) -> S
     if pr is None:
         return Signal(name, 0.0, f"{ref.name} has registered no price range", available=False,
                       kind="suspicion")
+    if not (math.isfinite(pr.min) and math.isfinite(pr.max) and 0 <= pr.min <= pr.max):
+        return Signal(name, 0.0, f"the registered price range of {ref.name} is not usable "
+                      f"({pr.min!r}-{pr.max!r})", available=False, kind="suspicion")
     cur = (currency or "").strip().upper()
-    ref_cur = pr.currency.strip().upper()
+    ref_cur = str(pr.currency).strip().upper()
     if cur and cur != ref_cur:
         return Signal(name, 0.0, f"unit price declared in {cur}, genuine range of {ref.name} is in "
                       f"{ref_cur}: not compared (no exchange rates)", available=False,

@@ -309,3 +309,10 @@ def test_ocr_text_does_not_join_scattered_words(monkeypatch: pytest.MonkeyPatch)
     r = Engine(refs, images=False, ocr=True).screen(Query(photos=(Image.new("RGB", (32, 32)),)))
     assert [m.brand_id for m in r] == ["rb"]  # two printed words of a two-word mark count
     assert "text read from the photos contains 'ray ban'" in r[0].signal("ocr").reason  # type: ignore[union-attr]
+
+
+def test_a_single_photo_need_not_be_wrapped_in_a_tuple(engine: Engine) -> None:
+    from PIL import Image
+
+    r = engine.screen(Query(declared_brand="ACME", photos=Image.new("RGB", (40, 40))))  # type: ignore[arg-type]
+    assert not any("photos ignored" in n for n in r.notes)

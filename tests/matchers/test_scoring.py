@@ -112,3 +112,10 @@ def test_spelling_signal() -> None:
     assert typo.score == 0.6 and "look-alike" in typo.reason
     faint = spelling_signal((("declared brand", MarkHit("nike", "Nike", "nice", 0.8, "look-alike"), "Nice"),), ref)
     assert not faint.available
+
+
+def test_unusable_registered_price_range() -> None:
+    bad = Reference("x", "X", price_range=PriceRange(float("nan"), 10, "EUR"))
+    assert not price_signal(5, "EUR", bad).available
+    swapped = Reference("x", "X", price_range=PriceRange(50, 10, "EUR"))
+    assert "not usable" in price_signal(5, "EUR", swapped).reason
