@@ -52,7 +52,8 @@ from .types import (
     Thresholds,
 )
 
-__all__ = ["Engine", "ENGINE_VERSION", "MAX_DESCRIPTION_CHARS", "MAX_FIELD_CHARS"]
+__all__ = ["Engine", "ENGINE_VERSION", "MAX_DESCRIPTION_CHARS", "MAX_FIELD_CHARS",
+           "OCR_SKIP_IMAGE_SCORE"]
 
 #: Changes whenever scoring changes, so a stored result can say which engine produced it.
 ENGINE_VERSION = "matchers-1"
@@ -61,6 +62,8 @@ MAX_DESCRIPTION_CHARS = 20_000
 #: Longer declared brands / suppliers / codes are cut.
 MAX_FIELD_CHARS = 500
 _MAX_PHOTOS = 20
+#: Photos already matched this surely by the image index are not read by OCR.
+OCR_SKIP_IMAGE_SCORE = 0.9
 _MAX_GTINS = 50
 _FORMAT_VERSION = 1
 
@@ -463,6 +466,7 @@ class Engine:
         if not usable:
             f.image_unavailable = f.ocr_unavailable = "none of the photos could be used"
             return
+        found: list[Any] = []
         if self._images is None:
             f.image_unavailable = "no reference images are registered" if not any(
                 self._image_counts.values()) else "image matching is not available"
@@ -474,7 +478,7 @@ class Engine:
             except Exception as exc:
                 f.notes.append(f"image matching failed: {type(exc).__name__}: {exc}")
                 f.image_unavailable = "image matching failed on these photos"
-        self._ocr_facts(decoded, f)
+        self._ocr_facts(decoded, f, found)
         try:
             from .barcode import read_gtins
         except ImportError:
@@ -493,7 +497,7 @@ class Engine:
             for raw in raws:
                 self._add_gtin(raw, f"GTIN read from photo {i + 1}:", f)
 
-    def _ocr_facts(self, decoded: list[Any], f: _Facts) -> None:
+    def _ocr_facts(self, decoded: list[Any], f: _Facts, image_hits: Sequence[Any]) -> None:
         if not self.ocr:
             f.ocr_unavailable = "reading text from photos is switched off"
             return
@@ -505,10 +509,18 @@ class Engine:
         if not ocr_available():
             f.ocr_unavailable = "Tesseract (OCR) is not installed: printed text was not read"
             return
+        # Reading text costs about 300 ms a photo and matters where the images found nothing
+        # sure; a photo whose logo or packaging was already matched with certainty is not
+        # read again (the reason says so), which keeps screening with OCR within budget.
+        certain = {h.evidence.photo_index for h in image_hits if h.score >= OCR_SKIP_IMAGE_SCORE}
+        to_read = [i for i, p in enumerate(decoded) if p is not None and i not in certain]
+        if not to_read:
+            f.ocr_unavailable = ("printed text was not read: every photo already matched a "
+                                 f"reference image with confidence {OCR_SKIP_IMAGE_SCORE:.2f} or more")
+            return
         texts = []
-        for photo in decoded:
-            if photo is None:
-                continue
+        for i in to_read:
+            photo = decoded[i]
             try:
                 t = read_text(photo)
             except Exception as exc:

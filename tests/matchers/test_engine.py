@@ -316,3 +316,39 @@ def test_a_single_photo_need_not_be_wrapped_in_a_tuple(engine: Engine) -> None:
 
     r = engine.screen(Query(declared_brand="ACME", photos=Image.new("RGB", (40, 40))))  # type: ignore[arg-type]
     assert not any("photos ignored" in n for n in r.notes)
+
+
+def test_ocr_skips_photos_the_images_already_matched_surely() -> None:
+    from dataclasses import dataclass
+
+    from matchers.types import ImageEvidence
+
+    @dataclass(frozen=True)
+    class Hit:
+        brand_id: str
+        score: float
+        evidence: ImageEvidence
+        reason: str = "photo 1 shows reference image 1"
+
+    read: list[int] = []
+
+    class FakeIndex:
+        def search(self, photos, top_k=10):  # type: ignore[no-untyped-def]
+            return [Hit("acme", 0.97, ImageEvidence(0, 0, 0.97, ((0, 0), (9, 0), (9, 9), (0, 9)), "orb+ransac", 60))]
+
+    import matchers.ocr
+    from PIL import Image
+
+    engine = Engine(REFS, images=False, ocr=True)
+    engine._images = FakeIndex()  # noqa: SLF001
+    engine._image_counts["acme"] = 1  # noqa: SLF001
+    orig_available, orig_read = matchers.ocr.ocr_available, matchers.ocr.read_text
+    try:
+        matchers.ocr.ocr_available = lambda: True  # type: ignore[assignment]
+        matchers.ocr.read_text = lambda photo: read.append(1) or "ACME"  # type: ignore[assignment]
+        one = engine.screen(Query(photos=(Image.new("RGB", (30, 30)),)))
+        assert read == [] and "already matched" in one[0].signal("ocr").reason  # type: ignore[union-attr]
+        engine.screen(Query(photos=(Image.new("RGB", (30, 30)), Image.new("RGB", (30, 30)))))
+        assert read == [1]  # only the second photo, which nothing matched, is read
+    finally:
+        matchers.ocr.ocr_available, matchers.ocr.read_text = orig_available, orig_read
