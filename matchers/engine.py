@@ -235,6 +235,12 @@ class Engine:
                 raise ScreeningError(f"brand_id {r.brand_id!r} appears more than once")
             seen.add(r.brand_id)
         self.thresholds = thresholds or Thresholds()
+        t = self.thresholds
+        if not (0.0 <= t.inspect <= t.detain <= 1.0 and 0.0 <= t.report <= 1.0
+                and 0.0 <= t.detain_identity <= 1.0):
+            raise ScreeningError(
+                f"thresholds {t.version!r} must satisfy 0 <= inspect ({t.inspect}) <= detain "
+                f"({t.detain}) <= 1, with report and detain_identity between 0 and 1")
         self.ocr = bool(ocr)
         self.workers = max(1, int(workers))
         self.notes: list[str] = []

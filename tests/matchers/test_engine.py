@@ -352,3 +352,8 @@ def test_ocr_skips_photos_the_images_already_matched_surely() -> None:
         assert read == [1]  # only the second photo, which nothing matched, is read
     finally:
         matchers.ocr.ocr_available, matchers.ocr.read_text = orig_available, orig_read
+
+
+def test_inconsistent_thresholds_are_refused() -> None:
+    with pytest.raises(ScreeningError, match="inspect"):
+        Engine(REFS, images=False, thresholds=Thresholds(detain=0.4, inspect=0.6))
