@@ -19,8 +19,9 @@ changed vowel makes a different word.
 :class:`TextIndex` finds the candidates without comparing the text with every mark: an exact
 dictionary plus a deletion neighbourhood (as in SymSpell) of every mark, built once. A window is
 looked up as it is and with each one of its letters deleted; marks are stored as they are and
-with up to two letters deleted (one for short marks). This finds every mark within one edit of a
-window and most within two, and scores only those few candidates.
+with one letter deleted, and marks of 6 to 10 letters also with two. This finds every mark
+within one edit of a window and many within two, and scores only those few candidates. Marks
+are also indexed by their metaphone code, for sound-alikes further apart in letters.
 :func:`brute_force_hits` is the plain reference that compares every window with every mark; the
 tests check the index against it.
 """
@@ -63,8 +64,11 @@ _VOWELS = re.compile(r"[^aeiouy]")
 # Windows and marks shorter than this are only matched exactly: one edit in a three-letter
 # word changes a third of it.
 _MIN_FUZZY_LEN = 4
-# Marks at least this long are indexed with two deletions.
+# Marks of these lengths are indexed with two deletions. Longer marks get one: their
+# two-deletion neighbourhood is large (91 keys for 14 letters) and two ordinary edits in a
+# long mark only make a weak hint anyway, so the memory is better spent elsewhere.
 _MIN_TWO_EDIT_LEN = 6
+_MAX_TWO_EDIT_LEN = 10
 # Windows whose candidates are remembered (see TextIndex.hits).
 _CACHE_SIZE = 200_000
 
@@ -257,14 +261,16 @@ class TextIndex:
         index: dict[str, list[int]] = {}
         for i, m in enumerate(self._marks):
             depth = 0
-            if len(m.key) >= _MIN_TWO_EDIT_LEN:
+            if _MIN_TWO_EDIT_LEN <= len(m.key) <= _MAX_TWO_EDIT_LEN:
                 depth = 2
             elif len(m.key) >= _MIN_FUZZY_LEN:
                 depth = 1
             for key in _deletes(m.key, depth):
                 index.setdefault(key, []).append(i)
-        # Tuples are smaller than lists and say the index is not changed after building.
-        self._index: dict[str, tuple[int, ...]] = {k: tuple(v) for k, v in index.items()}
+        # Most keys lead to one mark: store that mark's number itself rather than a tuple of
+        # one, which takes a third less memory for a large registry.
+        self._index: dict[str, int | tuple[int, ...]] = {
+            k: v[0] if len(v) == 1 else tuple(v) for k, v in index.items()}
         # Sound-alikes can be further apart in letters than the deletion neighbourhood reaches
         # ("Phila" / "Fila"), so marks are also indexed by their metaphone code.
         sounds: dict[str, list[int]] = {}
@@ -307,13 +313,19 @@ class TextIndex:
         index = self._index
         cands: set[int] = set()
         found = index.get(key)
-        if found:
-            cands.update(found)
+        if found is not None:
+            if type(found) is int:
+                cands.add(found)
+            else:
+                cands.update(found)
         if len(key) >= _MIN_FUZZY_LEN:
             for i in range(len(key)):
                 found = index.get(key[:i] + key[i + 1:])
-                if found:
-                    cands.update(found)
+                if found is not None:
+                    if type(found) is int:
+                        cands.add(found)
+                    else:
+                        cands.update(found)
             found = self._sounds.get(_phonetic_key(plain)[0])
             if found:
                 cands.update(found)
