@@ -1,9 +1,10 @@
 """Supply chain: is the declared supplier one of the brand's authorised companies?
 
-Company names are compared after :func:`company_key`: transliterated to ASCII (NFKD without
-accents), case-folded, punctuation removed, "&" read as "and", and legal-form words removed
+Company names are compared after :func:`company_key`: transliterated to ASCII (Cyrillic by a
+table, accented Latin by NFKD without the accents), case-folded, punctuation removed, "&" read as "and", and legal-form words removed
 wherever they end the name ("Co., Ltd.", "Company Limited", "GmbH", "S.A.", "S.p.A.", "Pte.
-Ltd.", "Inc.", "LLC", "Corp.", "SARL", "B.V.", "AG", "Sp. z o.o.", ...). Two names with the same
+Ltd.", "Inc.", "LLC", "Corp.", "SARL", "B.V.", "AG", "Sp. z o.o.", ...), and the few written
+before the name ("OOO", "PT"). Two names with the same
 key are the same company: "ACME Manufactoring Co., Ltd." is "Acme Manufactoring Company
 Limited".
 
@@ -25,7 +26,7 @@ from rapidfuzz.distance import Levenshtein
 from .countries import country_code
 from .types import Supplier
 
-__all__ = ["company_key", "SupplierCheck", "check_supplier", "LEGAL_FORMS"]
+__all__ = ["company_key", "SupplierCheck", "check_supplier", "LEGAL_FORMS", "LEADING_LEGAL_FORMS"]
 
 #: Legal-form words (after punctuation is removed and one-letter runs joined: "S.A." -> "sa",
 #: "Sp. z o.o." -> "sp zoo"). Removed from the end of a name, repeatedly.
@@ -33,14 +34,29 @@ LEGAL_FORMS = frozenset(
     """co company companies ltd limited llc llp lp inc incorporated corp corporation plc
     gmbh mbh ag kg kgaa ohg ug sa sas sarl sarl eurl srl spa sapa bv nv vof cv ab as asa oy oyj
     aps pte pty pvt private public sp zoo sro spol kft zrt rt doo dd ad ood eood sl slu sau
-    kk yk gk bhd sdn tbk pt jsc ojsc cjsc pjsc ooo zao oao ltda eireli me epp cia lda""".split()
+    kk yk gk bhd sdn tbk pt jsc ojsc cjsc pjsc ooo zao oao ltda eireli me epp cia lda ko
+    tov""".split()
 )
+#: Legal forms written before the name ("OOO Romashka", "PT Sinar Jaya").
+LEADING_LEGAL_FORMS = frozenset("ooo zao oao pao ao jsc ojsc cjsc pjsc pt tov".split())
 _PUNCT = re.compile(r"[^a-z0-9]+")
+
+
+#: Cyrillic to Latin as passports and trade registers write it (ICAO 9303 / GOST 2006 style),
+#: so "ООО Ромашка" and "Romashka LLC" compare equal. Accented Latin letters are handled by NFKD.
+_CYRILLIC = str.maketrans({
+    "а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "е": "e", "ё": "e", "ж": "zh", "з": "z",
+    "и": "i", "й": "i", "к": "k", "л": "l", "м": "m", "н": "n", "о": "o", "п": "p", "р": "r",
+    "с": "s", "т": "t", "у": "u", "ф": "f", "х": "kh", "ц": "ts", "ч": "ch", "ш": "sh",
+    "щ": "shch", "ъ": "", "ы": "y", "ь": "", "э": "e", "ю": "iu", "я": "ia", "і": "i",
+    "ї": "i", "є": "ie", "ґ": "g", "ў": "u",
+})
 
 
 def _ascii(text: str) -> str:
     if text.isascii():
         return text.lower()
+    text = text.casefold().translate(_CYRILLIC)
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
 
@@ -69,6 +85,8 @@ def company_key(name: str) -> str:
         joined.append(run)
     while len(joined) > 1 and joined[-1] in LEGAL_FORMS:
         joined.pop()
+    while len(joined) > 1 and joined[0] in LEADING_LEGAL_FORMS:
+        joined.pop(0)
     # A name that is only legal forms ("Company Limited") keeps its words.
     return " ".join(joined)
 

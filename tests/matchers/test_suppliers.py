@@ -74,3 +74,8 @@ def test_no_authorised_list_or_no_supplier() -> None:
 
 def test_short_names_are_not_near_copies() -> None:
     assert check_supplier("Abc Ltd", None, (Supplier("Abd Ltd"),)).verdict == "unknown"
+
+
+def test_cyrillic_company_names_are_transliterated() -> None:
+    assert company_key("ООО Ромашка") == company_key("Romashka LLC") == "romashka"
+    assert company_key("Шанхай Текстиль Ко., Лтд.") == company_key("Shankhai Tekstil Co., Ltd.")
