@@ -90,6 +90,11 @@ def _hs_codes(values: tuple[str, ...]) -> list[str]:
     return sorted({c for c in (normalize_hs(h) for h in values) if c})
 
 
+def _country(value: str | None) -> str:
+    code = country_code(value) if value else None
+    return f"{country_name(code)} ({code})" if code else str(value)
+
+
 def _q(text: object, limit: int = 60) -> str:
     s = str(text)
     return repr(s if len(s) <= limit else s[: limit - 1] + "…")
@@ -214,7 +219,8 @@ def supplier_signal(supplier: str | None, supplier_country: str | None, ref: Ref
         assert check.authorised is not None
         return Signal(name, 0.6, f"declared supplier {_q(supplier)} has the name of authorised "
                       f"supplier {_q(check.authorised.name)} of {ref.name}, but is declared in "
-                      f"{supplier_country}, not {check.authorised.country}", kind="suspicion")
+                      f"{_country(supplier_country)}, not {_country(check.authorised.country)}",
+                      kind="suspicion")
     if check.verdict == "near-copy":
         assert check.authorised is not None
         return Signal(name, 1.0, f"declared supplier {_q(supplier)} is not an authorised supplier "
