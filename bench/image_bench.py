@@ -1,0 +1,182 @@
+"""Benchmark of the image index: build, save/load, screening latency, memory and accuracy.
+
+    .venv/bin/python -m bench.image_bench                    # 3,000 brands / 6,000 images
+    .venv/bin/python -m bench.image_bench --brands 30000     # 30,000 brands / 60,000 images
+    .venv/bin/python -m bench.image_bench --brands 300 --cases 20   # a quick look
+
+The registry holds ``--labelled`` brands whose photos are generated as labelled cases plus
+filler brands drawn the same way up to ``--brands``; each brand has a logo and a packaging
+image. Each case is a declaration with ``--photos`` photos of 4000x3000 JPEG bytes (the
+imitated brand's packaging and logo for "photo_only" cases, an unregistered brand's for the
+negatives). Latency is one declaration: decoding its photos plus ``ImageIndex.search``, on
+one core (OpenCV limited to one thread). A baseline that takes the plain pHash nearest
+neighbour of each whole photo is measured on the same photos.
+
+Generation and the build use ``--workers`` processes (default 2).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import io
+import os
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from itertools import chain
+
+import cv2
+import numpy as np
+
+from bench.cases import iter_reference_images, make_case_set
+from matchers.image import ImageIndex, _phash
+from matchers.photos import decode_all
+
+
+def _rss_mib() -> float:
+    """Current resident memory of this process, MiB (from /proc, falling back to the peak)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _filler_chunk(args: tuple[int, int, int]) -> list[tuple[str, int, bytes]]:
+    start, count, seed = args
+    return list(iter_reference_images(count, seed=seed, start=start))
+
+
+def _filler(n: int, workers: int, seed: int, chunk: int = 100):
+    """Filler reference images, generated in worker processes and streamed in order."""
+    jobs = [(100_000 + s, min(chunk, n - s), seed) for s in range(0, n, chunk)]
+    if workers <= 1:
+        for job in jobs:
+            yield from _filler_chunk(job)
+        return
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        for items in pool.map(_filler_chunk, jobs):
+            yield from items
+
+
+def _pct(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--brands", type=int, default=3000, help="registered brands (2 images each)")
+    ap.add_argument("--labelled", type=int, default=100, help="registered brands with labelled photos")
+    ap.add_argument("--cases", type=int, default=60, help="cases per kind (photo_only, unregistered)")
+    ap.add_argument("--photos", type=int, default=2, help="photos per case")
+    ap.add_argument("--size", default="4000x3000", help="photo size WxH")
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args(argv)
+    w, h = (int(v) for v in args.size.lower().split("x"))
+    labelled = min(args.labelled, args.brands)
+
+    t0 = time.perf_counter()
+    cs = make_case_set(
+        labelled,
+        seed=args.seed,
+        cases_per_kind=args.cases,
+        kinds=("photo_only", "unregistered"),
+        photo_size=(w, h),
+        photos_per_case=args.photos,
+    )
+    t_cases = time.perf_counter() - t0
+    print(f"generated {len(cs.cases)} cases of {args.photos} photo(s) {w}x{h} in {t_cases:.1f} s")
+
+    rss0 = _rss_mib()
+    labelled_items = [(r.brand_id, i, img) for r in cs.references for i, img in enumerate(r.images)]
+    items = chain(labelled_items, _filler(args.brands - labelled, args.workers, args.seed + 1))
+    t0 = time.perf_counter()
+    index = ImageIndex(items, workers=args.workers)
+    t_build = time.perf_counter() - t0
+    gc.collect()
+    rss1 = _rss_mib()
+    print(
+        f"built index of {len(index)} reference images ({args.brands} brands) in {t_build:.1f} s "
+        f"with {args.workers} workers (reference drawing included); {len(index.notes)} skipped"
+    )
+    print(
+        f"memory: index arrays {index.nbytes / 2**20:.0f} MiB; process RSS {rss1:.0f} MiB "
+        f"(+{rss1 - rss0:.0f} MiB while building)"
+    )
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "image-index")
+        t0 = time.perf_counter()
+        index.save(path)
+        t_save = time.perf_counter() - t0
+        del index
+        gc.collect()
+        t0 = time.perf_counter()
+        index = ImageIndex.load(path)
+        t_load = time.perf_counter() - t0
+    print(f"save {t_save:.2f} s, load {t_load:.2f} s")
+
+    # One core for the latency figures.
+    cv2.setNumThreads(1)
+    latencies: list[float] = []
+    right = wrong = missed = false_accept = 0
+    base_right = base_false = 0
+    n_pos = n_neg = 0
+    phash_bits = np.unpackbits(index.phash, axis=1)
+    for case in cs.cases:
+        t0 = time.perf_counter()
+        photos, notes = decode_all(case.query.photos)
+        hits = index.search(photos)
+        latencies.append(time.perf_counter() - t0)
+        top = hits[0].brand_id if hits else None
+        # Baseline: the plain pHash nearest neighbour of each whole photo.
+        best = (10**9, None)
+        for p in photos:
+            if p is None:
+                continue
+            d = (np.unpackbits(_phash(p.image))[None, :] != phash_bits).sum(axis=1)
+            k = int(np.argmin(d))
+            best = min(best, (int(d[k]), index.brand_ids[k]))
+        base_top = best[1] if best[0] <= 12 else None
+        if case.expected_brand_id is None:
+            n_neg += 1
+            false_accept += top is not None
+            base_false += base_top is not None
+        else:
+            n_pos += 1
+            if top == case.expected_brand_id:
+                right += 1
+            elif top is None:
+                missed += 1
+            else:
+                wrong += 1
+            base_right += best[1] == case.expected_brand_id
+    ms = [x * 1000 for x in latencies]
+    print(
+        f"screening latency per declaration ({args.photos} photos {w}x{h} JPEG, decode + search, 1 core): "
+        f"p50 {statistics.median(ms):.0f} ms, p95 {_pct(ms, 0.95):.0f} ms, max {max(ms):.0f} ms"
+    )
+    print(
+        f"image index: photo_only top-1 {right / max(n_pos, 1):.3f} ({right}/{n_pos}; "
+        f"{wrong} wrong brand, {missed} nothing found); unregistered accepted "
+        f"{false_accept / max(n_neg, 1):.3f} ({false_accept}/{n_neg})"
+    )
+    print(
+        f"baseline (pHash nearest neighbour): photo_only top-1 {base_right / max(n_pos, 1):.3f}; "
+        f"unregistered within 12 bits {base_false / max(n_neg, 1):.3f}"
+    )
+    print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
