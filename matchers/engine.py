@@ -572,11 +572,26 @@ class Engine:
         # suspicion signals are worked out, which is where the time would go.
         if round(identity_of(identity_signals), 4) < self.thresholds.report:
             return None
+        goods = goods_signal(f.hs, ref)
+        only_described = [s.name for s in identity_signals if s.available and s.score > 0] == [
+            "description"]
+        if only_described and goods.available and goods.score >= 0.6:
+            # A mark that is also an ordinary word ("apple juice", "jaguar figurine"), found
+            # only in the description of goods the brand does not make, is more likely the
+            # word than the brand: it weakens the identity instead of raising suspicion.
+            desc = identity_signals[1]
+            identity_signals[1] = replace(desc, score=round(desc.score * 0.5, 4), reason=(
+                f"{desc.reason}; the goods are not of a kind {ref.name} registered, so the word "
+                "may be meant in its ordinary sense"))
+            goods = replace(goods, available=False, reason=(
+                f"{goods.reason} (not counted: the brand is only named in the description)"))
+            if round(identity_of(identity_signals), 4) < self.thresholds.report:
+                return None
         signals: list[Signal] = identity_signals + [
             supplier_signal(f.supplier, f.supplier_country, ref),
             price_signal(f.price, f.currency, ref),
             origin_signal(f.origin, ref, as_written=f.origin_text),
-            goods_signal(f.hs, ref),
+            goods,
             spelling_signal((("declared brand", f.declared.get(bid), f.declared_text),
                              ("description", f.description.get(bid), f.description_text)), ref),
             check,

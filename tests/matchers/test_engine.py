@@ -357,3 +357,14 @@ def test_ocr_skips_photos_the_images_already_matched_surely() -> None:
 def test_inconsistent_thresholds_are_refused() -> None:
     with pytest.raises(ScreeningError, match="inspect"):
         Engine(REFS, images=False, thresholds=Thresholds(detain=0.4, inspect=0.6))
+
+
+def test_ordinary_word_in_description_of_other_goods_is_not_the_brand() -> None:
+    refs = [Reference("apple", "Apple", hs_codes=("8471.30",), price_range=PriceRange(500, 3000, "EUR"))]
+    engine = Engine(refs, images=False)
+    juice = engine.screen(Query(description="apple juice concentrate 200 drums", hs_code="2009.71",
+                                unit_price=2, currency="EUR"))
+    assert all(m.recommendation == "release" for m in juice)
+    laptops = engine.screen(Query(description="apple laptops 20 pcs", hs_code="8471.30",
+                                  unit_price=40, currency="EUR"))
+    assert laptops[0].recommendation != "release"
