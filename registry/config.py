@@ -50,6 +50,8 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "MAX_ZIP_UNCOMPRESSED": 1024 * 1024 * 1024,
         "MAX_ZIP_ENTRIES": 5_000,
         "THUMBNAIL_SIZE": 320,
+        # Read printed text on photos when Tesseract is installed.
+        "ENGINE_OCR": True,
         # Customs protection ending within this many working days raises a reminder.
         "PROTECTION_REMINDER_WORKING_DAYS": 30,
     }

@@ -131,13 +131,16 @@ def init_templates(app: Flask) -> None:
 
 
 def init_storage(app: Flask) -> None:
+    from registry.services.engine_cache import EngineCache
+
     app.extensions["blobs"] = BlobStore(app.config["BLOB_DIR"])
+    app.extensions["engine"] = EngineCache(ocr=app.config["ENGINE_OCR"])
 
 
 def register_blueprints(app: Flask) -> None:
-    from registry.web import admin, auth, dossier, images, main, registry_browse
+    from registry.web import admin, auth, checks, dossier, images, main, registry_browse
 
-    for module in (main, auth, dossier, registry_browse, admin, images):
+    for module in (main, auth, dossier, registry_browse, checks, admin, images):
         app.register_blueprint(module.bp)
 
 

@@ -26,11 +26,33 @@ def postgres_reachable(url: str = POSTGRES_URL) -> bool:
 
 @pytest.fixture(scope="session")
 def postgres_url() -> str:
+    """A PostgreSQL database of this test run's own, dropped at the end.
+
+    Runs that share a server (a developer's and CI's, or parallel helpers) never see or lock
+    each other's tables. Where the role may not create databases, the configured database's
+    public schema is reset instead.
+    """
+    import secrets
+
+    import psycopg
+    from sqlalchemy.engine import make_url
+
     if not postgres_reachable():
         if os.environ.get("REQUIRE_POSTGRES"):
             pytest.fail(f"PostgreSQL is required (REQUIRE_POSTGRES=1) but not reachable at {POSTGRES_URL}")
         pytest.skip(f"PostgreSQL not reachable at {POSTGRES_URL}")
-    return POSTGRES_URL
+    name = f"registry_test_{os.getpid()}_{secrets.token_hex(3)}"
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
+        try:
+            admin.execute(f'CREATE DATABASE "{name}"')
+        except psycopg.errors.InsufficientPrivilege:
+            admin.execute("DROP SCHEMA IF EXISTS public CASCADE")
+            admin.execute("CREATE SCHEMA public")
+            yield POSTGRES_URL
+            return
+    yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -2,13 +2,14 @@
 
 from registry.models.audit import AuditEvent, AuditHead
 from registry.models.base import Base
+from registry.models.checks import Check, CheckDecision, CheckPhoto, Suggestion, Verdict
 from registry.models.dossier import (ImageKind, MarkKind, Office, Product, ProductFeature,
                                      ReferenceImage, Right, Supplier, SupplierRole)
 from registry.models.organisations import ContactPerson, Organisation, OrganisationStatus
 from registry.models.users import Role, User, UserSession
 
 __all__ = [
-    "AuditEvent", "AuditHead", "Base", "ContactPerson", "ImageKind", "MarkKind", "Office",
+    "AuditEvent", "AuditHead", "Base", "Check", "CheckDecision", "CheckPhoto", "Suggestion", "Verdict", "ContactPerson", "ImageKind", "MarkKind", "Office",
     "Organisation", "OrganisationStatus", "Product", "ProductFeature", "ReferenceImage",
     "Right", "Role", "Supplier", "SupplierRole", "User", "UserSession",
 ]

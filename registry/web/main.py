@@ -16,7 +16,9 @@ def home():
         return redirect(url_for("dossier.overview"))
     if current_user.role == Role.ADMIN:
         return redirect(url_for("admin.organisations"))
-    return redirect(url_for("registry.search"))
+    if current_user.role == Role.OFFICER:
+        return redirect(url_for("checks.new"))
+    return redirect(url_for("checks.index"))
 
 
 @bp.get("/healthz")

@@ -22,8 +22,11 @@ def template_context() -> dict:
                      ("Import", url_for("dossier.import_file")),
                      ("Profile", url_for("dossier.profile"))]
         else:
-            items = [("Registry", url_for("registry.search")),
+            items = [("Checks", url_for("checks.index")),
+                     ("Registry", url_for("registry.search")),
                      ("Holders", url_for("registry.organisations"))]
+            if role == Role.OFFICER:
+                items.insert(0, ("New check", url_for("checks.new")))
         if role == Role.ADMIN:
             items += [("Organisations", url_for("admin.organisations")),
                       ("Users", url_for("admin.users"))]

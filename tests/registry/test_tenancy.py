@@ -23,9 +23,13 @@ OBJECT_IDS = {
     "contact_id": lambda w: w.a.contact.id,
     "organisation_id": lambda w: w.a.organisation.id,
     "user_id": lambda w: w.a.holder.id,
+    # Checks are customs records: a holder's role never reaches them (403 below).
+    "check_id": lambda w: w.check.id,
+    "suggestion_id": lambda w: w.check.suggestions[0].id,
+    "photo_id": lambda w: w.check.photos[0].id,
 }
 # Routes a rights holder's role may never use: a 403 there is a role denial, not a leak.
-ROLE_DENIED_PREFIXES = ("/admin/",)
+ROLE_DENIED_PREFIXES = ("/admin/", "/checks/")
 CANARIES = ("COVERT-CANARY-ALPHA", "SUPPLIER-CANARY-ALPHA")
 
 
@@ -75,8 +79,23 @@ def _call(client, rule, method, world):
                                   "kind": "word", "mark_text": "X"})
 
 
+@pytest.fixture
+def world_with_check(app, session, world, blobs):
+    """The world plus an officer's check of ALPHA look-alikes, with a photo."""
+    from registry.services.checks import screen_declaration
+    from registry.web.common import upload_policy
+    from tests.registry.conftest import png_bytes
+
+    with app.test_request_context():
+        world.check = screen_declaration(session, world.officer, blobs, app.extensions["engine"], upload_policy(),
+                                         {"declared_brand": "A1pha"}, [(png_bytes(), "p.png")])
+    session.commit()
+    return world
+
+
 @pytest.mark.parametrize("who", ["other_holder", "legal"])
-def test_other_tenant_and_read_only_roles_change_nothing(app, session, world, signed_in, who):
+def test_other_tenant_and_read_only_roles_change_nothing(app, session, world_with_check, signed_in, who):
+    world = world_with_check
     user = world.b.holder if who == "other_holder" else world.legal
     client = signed_in(user)
     before, seq = database_state(session), last_seq(session)

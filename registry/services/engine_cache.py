@@ -1,0 +1,62 @@
+"""The matching engine built from the registry, kept in memory and rebuilt when it changes.
+
+Building the engine costs far more than a check, so it is built once and reused. Before each
+use, a cheap fingerprint of the registry (row counts and latest change of every table the
+engine reads, and today's date, since protection validity follows the calendar) is compared
+with the one the engine was built from; any change to the registry shows in the next check.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from matchers import Engine
+from registry.models import Organisation, Product, ReferenceImage, Right, Supplier
+from registry.services.snapshot import registry_references
+from registry.storage import BlobStore
+
+_TABLES = (Organisation, Right, Product, ReferenceImage, Supplier)
+
+
+@dataclass(frozen=True)
+class BuiltEngine:
+    engine: Engine
+    #: Per brand id, the reference image ids in the order of ``Reference.images``.
+    image_ids: dict[str, list[int]]
+    names: dict[str, str]
+    fingerprint: tuple
+
+
+def registry_fingerprint(session: Session) -> tuple:
+    parts: list = [date.today().isoformat()]
+    for model in _TABLES:
+        count, latest = session.execute(select(func.count(model.id), func.max(model.updated_at))).one()
+        parts.append((model.__tablename__, count, str(latest)))
+    return tuple(parts)
+
+
+class EngineCache:
+    def __init__(self, *, ocr: bool = True) -> None:
+        self._lock = threading.Lock()
+        self._built: BuiltEngine | None = None
+        self.ocr = ocr
+        self.builds = 0
+
+    def current(self, session: Session, blobs: BlobStore) -> BuiltEngine:
+        fingerprint = registry_fingerprint(session)
+        built = self._built
+        if built is not None and built.fingerprint == fingerprint:
+            return built
+        with self._lock:  # one build at a time; the others wait for it and reuse it
+            if self._built is not None and self._built.fingerprint == fingerprint:
+                return self._built
+            references, image_ids = registry_references(session, blobs)
+            engine = Engine(references, ocr=self.ocr)
+            self._built = BuiltEngine(engine, image_ids, {r.brand_id: r.name for r in references}, fingerprint)
+            self.builds += 1
+            return self._built

@@ -1,0 +1,104 @@
+"""Officers check suspect goods against the registry and record what they decide."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
+from sqlalchemy import select
+
+from registry.extensions import db
+from registry.forms import apply_service_errors
+from registry.forms.checks import CheckForm, DecisionForm, VerdictForm
+from registry.models import Check, CheckPhoto, Product, ReferenceImage, Role, Suggestion
+from registry.services import checks as check_service
+from registry.services.errors import Conflict, NotFound, ValidationError
+from registry.web.common import actor, blobs, commit, form_values, roles_required, upload_policy
+
+bp = Blueprint("checks", __name__, url_prefix="/checks")
+customs = roles_required(Role.OFFICER, Role.LEGAL, Role.ADMIN)
+officer_only = roles_required(Role.OFFICER)
+
+
+@bp.get("")
+@customs
+def index():
+    items = db.session.scalars(select(Check).order_by(Check.id.desc()).limit(200)).all()
+    return render_template("checks/index.html", checks=items)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@officer_only
+def new():
+    form = CheckForm()
+    if form.validate_on_submit():
+        uploads = [(f.read(), f.filename or "") for f in request.files.getlist("photos") if f and f.filename]
+        try:
+            check = check_service.screen_declaration(
+                db.session, actor(), blobs(), current_app.extensions["engine"], upload_policy(),
+                form_values(form), uploads)
+        except ValidationError as exc:
+            db.session.rollback()
+            apply_service_errors(form, exc)
+        else:
+            commit()
+            return redirect(url_for("checks.show", check_id=check.id))
+    return render_template("checks/new.html", form=form), 400 if form.errors else 200
+
+
+@bp.get("/<int:check_id>")
+@customs
+def show(check_id: int):
+    check = check_service.get_check(db.session, actor(), check_id)
+    image_ids = {e["reference_image_id"] for s in check.suggestions for e in s.evidence if e.get("reference_image_id")}
+    references = {i.id: i for i in db.session.scalars(select(ReferenceImage).where(ReferenceImage.id.in_(image_ids)))}
+    right_ids = [s.right_id for s in check.suggestions if s.right_id]
+    products = {}
+    for product in db.session.scalars(select(Product).where(Product.right_id.in_(right_ids)).order_by(Product.name)):
+        products.setdefault(product.right_id, []).append(product)
+    return render_template("checks/show.html", check=check, references=references, products=products,
+                           verdict_form=VerdictForm(), decision_form=DecisionForm())
+
+
+@bp.post("/<int:check_id>/suggestions/<int:suggestion_id>/verdict")
+@officer_only
+def verdict(check_id: int, suggestion_id: int):
+    check = check_service.get_check(db.session, actor(), check_id)
+    if db.session.get(Suggestion, suggestion_id) not in check.suggestions:
+        raise NotFound("suggestion")
+    form = VerdictForm()
+    if form.validate_on_submit():
+        check_service.record_verdict(db.session, actor(), suggestion_id, form.verdict.data)
+        commit()
+        flash("Verdict recorded.", "success")
+    else:
+        flash("Choose a verdict; nothing was recorded.", "error")
+    return redirect(url_for("checks.show", check_id=check_id) + f"#suggestion-{suggestion_id}")
+
+
+@bp.post("/<int:check_id>/decision")
+@officer_only
+def decide(check_id: int):
+    form = DecisionForm()
+    if not form.validate_on_submit():
+        flash("Choose release, inspect further or detain; nothing was recorded.", "error")
+        return redirect(url_for("checks.show", check_id=check_id))
+    try:
+        check_service.decide_check(db.session, actor(), check_id, form.decision.data, form.reason.data or "")
+    except (Conflict, ValidationError) as exc:
+        db.session.rollback()
+        flash(str(exc).split(": ", 1)[-1] if isinstance(exc, ValidationError) else str(exc), "error")
+    else:
+        commit()
+        flash("Decision recorded.", "success")
+    return redirect(url_for("checks.show", check_id=check_id))
+
+
+@bp.get("/<int:check_id>/photos/<int:photo_id>")
+@customs
+def photo(check_id: int, photo_id: int):
+    check = check_service.get_check(db.session, actor(), check_id)
+    item = db.session.get(CheckPhoto, photo_id)
+    if item is None or item.check_id != check.id:
+        raise NotFound("photo")
+    response = Response(blobs().get(item.thumbnail_sha256), mimetype="image/png")
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

@@ -1,0 +1,168 @@
+"""Officers check goods: screening through the page, the stored suggestions, verdicts and
+decisions, and an engine that follows registry changes without a rebuild per check."""
+
+from __future__ import annotations
+
+import io
+from datetime import date, timedelta
+
+import pytest
+from PIL import Image, ImageDraw, ImageFilter
+from sqlalchemy import func, select
+
+from registry.models import AuditEvent, Check, CheckPhoto, ReferenceImage, Suggestion
+from registry.services import rights
+from tests.registry.conftest import png_bytes
+
+LOOKALIKE = {"declared_brand": "A1pha", "description": "running shoes, mixed sizes",
+             "manufacturer": "Guangzhou Quick Shoes Trading", "origin_country": "China",
+             "quantity": "500", "quantity_unit": "pairs", "declared_value": "1500", "currency": "EUR",
+             "hs_code": "6404.11"}
+
+
+def count(session, model) -> int:
+    session.expire_all()
+    return session.scalar(select(func.count()).select_from(model))
+
+
+def test_officer_checks_a_lookalike_declaration(signed_in, session, world):
+    client = signed_in(world.officer)
+    client.refresh_token("/checks/new")
+    response = client.post("/checks/new", LOOKALIKE)
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    check = session.scalars(select(Check)).one()
+    top = check.suggestions[0]
+    assert top.brand_name == "ALPHA" and top.right_id == world.a.right.id
+    assert top.recommendation == "detain"
+    reasons = " ".join(s["reason"] for s in top.signals)
+    assert "look-alike of the word mark 'ALPHA'" in reasons
+    assert "not among the 1 authorised supplier of ALPHA" in reasons
+    assert "below the genuine range" in reasons  # 3 EUR a pair against 50-90
+    assert check.snapshot_id.startswith("matchers-")
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "ALPHA" in page and "COVERT-CANARY-ALPHA" in page and "ALPHA Contact" in page
+    assert session.scalars(select(AuditEvent.action).order_by(AuditEvent.seq.desc())).first() == "check.create"
+
+
+def test_genuine_declaration_is_released(signed_in, session, world):
+    client = signed_in(world.officer)
+    response = client.post("/checks/new", {**LOOKALIKE, "declared_brand": "ALPHA",
+                                           "manufacturer": "ALPHA Factory Co., Ltd.", "origin_country": "VN",
+                                           "declared_value": "35000"})
+    assert response.status_code == 302
+    assert session.scalars(select(Check)).one().suggestions[0].recommendation == "release"
+
+
+def test_unprotected_right_never_detains_and_says_why(signed_in, session, world):
+    today = date.today()
+    rights.register_right(session, world.a.holder, world.a.organisation.id, {
+        "kind": "word", "mark_text": "ZEPHYRA", "registration_number": "Z-1", "office": "EUIPO", "nice_classes": "25",
+        "protection_number": "AFA-Z", "protection_jurisdictions": "EU",
+        "protection_valid_from": today + timedelta(days=5), "protection_valid_until": today + timedelta(days=300)})
+    session.commit()
+    client = signed_in(world.officer)
+    client.post("/checks/new", {**LOOKALIKE, "declared_brand": "Zephyra", "hs_code": ""})
+    top = session.scalars(select(Check)).one().suggestions[0]
+    assert top.brand_name == "ZEPHYRA" and top.recommendation != "detain"
+    validity = next(s for s in top.signals if s["name"] == "validity")
+    assert "not in force" in validity["reason"]
+
+
+def test_registry_change_shows_in_the_next_check_without_rebuilding_every_time(app, signed_in, session, world):
+    cache = app.extensions["engine"]
+    client = signed_in(world.officer)
+    client.post("/checks/new", LOOKALIKE)
+    client.post("/checks/new", LOOKALIKE)
+    assert cache.builds == 1
+    today = date.today()
+    rights.register_right(session, world.b.holder, world.b.organisation.id, {
+        "kind": "word", "mark_text": "QUORVEX", "registration_number": "Q-1", "office": "EUIPO", "nice_classes": "9",
+        "protection_number": "AFA-Q", "protection_jurisdictions": "EU",
+        "protection_valid_from": today, "protection_valid_until": today + timedelta(days=300)})
+    session.commit()
+    client.post("/checks/new", {"declared_brand": "Qu0rvex", "description": "phone chargers"})
+    assert cache.builds == 2
+    latest = session.scalars(select(Check).order_by(Check.id.desc())).first()
+    assert latest.suggestions[0].brand_name == "QUORVEX"
+
+
+@pytest.mark.parametrize("data, message", [
+    ({**LOOKALIKE, "origin_country": "Atlantis"}, "not an ISO 3166 country"),
+    ({**LOOKALIKE, "quantity": "-3"}, "zero or more"),
+    ({**LOOKALIKE, "currency": ""}, "currency of the declared value"),
+    ({"consignee": "Someone"}, "describe the goods"),
+])
+def test_bad_declaration_is_refused_and_nothing_is_stored(signed_in, session, world, data, message):
+    client = signed_in(world.officer)
+    response = client.post("/checks/new", data)
+    assert response.status_code == 400 and message in response.get_data(as_text=True)
+    assert count(session, Check) == 0
+
+
+def test_hostile_photo_refuses_the_whole_check(signed_in, session, world):
+    client = signed_in(world.officer)
+    response = client.post("/checks/new", {**LOOKALIKE, "photos": [
+        (io.BytesIO(png_bytes()), "ok.png"), (io.BytesIO(b"<html>not a photo</html>"), "evil.jpg")]},
+        content_type="multipart/form-data")
+    assert response.status_code == 400
+    assert "photo 2 (&#39;evil.jpg&#39;)" in response.get_data(as_text=True)
+    assert count(session, Check) == 0 and count(session, CheckPhoto) == 0
+
+
+def test_verdicts_and_a_decision_taken_once(signed_in, session, world):
+    client = signed_in(world.officer)
+    location = client.post("/checks/new", LOOKALIKE).headers["Location"]
+    check = session.scalars(select(Check)).one()
+    suggestion = check.suggestions[0]
+    assert client.post(f"/checks/{check.id}/suggestions/{suggestion.id}/verdict", {"verdict": "counterfeit"}).status_code == 302
+    assert client.post(f"/checks/{check.id}/decision", {"decision": "detain", "reason": "logo printed"}).status_code == 302
+    session.expire_all()
+    assert session.get(Suggestion, suggestion.id).verdict.value == "counterfeit"
+    assert session.get(Check, check.id).decision.value == "detain"
+    client.post(f"/checks/{check.id}/decision", {"decision": "release"})
+    session.expire_all()
+    assert session.get(Check, check.id).decision.value == "detain"
+    assert "already decided" in client.get(location).get_data(as_text=True)
+
+
+def test_legal_reads_checks_but_cannot_decide(signed_in, session, world):
+    officer = signed_in(world.officer)
+    officer.post("/checks/new", LOOKALIKE)
+    check = session.scalars(select(Check)).one()
+    legal = signed_in(world.legal)
+    assert legal.get(f"/checks/{check.id}").status_code == 200
+    assert legal.post(f"/checks/{check.id}/decision", {"decision": "release"}).status_code == 403
+    assert legal.get("/checks/new").status_code == 403
+
+
+def test_photo_of_registered_packaging_is_outlined(app, client_factory, session, blobs):
+    app.test_cli_runner().invoke(args=["demo", "seed", "--password", "demo-password-2026"])
+    box = session.scalar(select(ReferenceImage).where(ReferenceImage.original_filename == "kobalt-kb-pro2-box.png"))
+    packaging = Image.open(io.BytesIO(blobs.get(box.sha256))).convert("RGB")
+    photo = Image.new("RGB", (1600, 1200), "#8a7f70")
+    draw = ImageDraw.Draw(photo)
+    for i in range(40):
+        draw.rectangle((37 * i % 1500, 53 * i % 1100, 37 * i % 1500 + 90, 53 * i % 1100 + 60),
+                       fill=((i * 40) % 256, (i * 90) % 256, (i * 150) % 256))
+    photo.paste(packaging.rotate(17, expand=True, fillcolor="#8a7f70").resize((520, 640)), (500, 300))
+    out = io.BytesIO()
+    photo.filter(ImageFilter.GaussianBlur(1.2)).save(out, format="JPEG", quality=80)
+    client = client_factory()
+    assert client.login("officer@demo.example", "demo-password-2026").status_code == 302
+    client.refresh_token("/checks/new")
+    response = client.post("/checks/new", {"description": "wireless earphones",
+                                           "photos": [(io.BytesIO(out.getvalue()), "table.jpg")]},
+                           content_type="multipart/form-data")
+    assert response.status_code == 302
+    check = session.scalars(select(Check)).one()
+    top = check.suggestions[0]
+    assert top.brand_name == "KOBALT"
+    evidence = top.evidence[0]
+    assert evidence["reference_image_id"] == box.id and evidence["photo"] == 1
+    xs = [x for x, _ in evidence["polygon"]]
+    ys = [y for _, y in evidence["polygon"]]
+    # The packaging was pasted at (500, 300) with size 520x640.
+    assert 400 < sum(xs) / 4 < 1120 and 250 < sum(ys) / 4 < 1040
+    assert blobs.get(check.photos[0].sha256) == out.getvalue()  # the photo as taken, byte for byte
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert 'class="app-evidence__outline"' in page and f"/images/{box.id}/thumbnail" in page
