@@ -42,7 +42,8 @@ class CheckForm(FlaskForm):
 
 
 class VerdictForm(FlaskForm):
-    verdict = fields.choice("Your verdict", [(x.value, x.label) for x in Verdict], "Choose a verdict")
+    verdict = fields.choice("Your verdict", [("", "Choose"), *[(x.value, x.label) for x in Verdict]],
+                            "Choose a verdict")
     submit = fields.submit("Record verdict")
 
 
