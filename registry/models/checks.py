@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import JSON, DateTime, Enum, Float, ForeignKey, Integer, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from registry.models.base import Base, Timestamped
+from registry.models.base import Base, StoredImage, Timestamped
 from registry.models.dossier import Right
 from registry.models.users import User
 
@@ -82,7 +82,7 @@ class Check(Timestamped, Base):
         return float(self.declared_value / self.quantity)
 
 
-class CheckPhoto(Base):
+class CheckPhoto(StoredImage, Base):
     """A photo of the goods, kept byte-exact (it is evidence) with a thumbnail for display."""
 
     __tablename__ = "check_photos"
@@ -90,13 +90,6 @@ class CheckPhoto(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     check_id: Mapped[int] = mapped_column(ForeignKey("checks.id"), index=True)
     position: Mapped[int] = mapped_column(Integer)
-    sha256: Mapped[str] = mapped_column(String(64))
-    thumbnail_sha256: Mapped[str] = mapped_column(String(64))
-    content_type: Mapped[str] = mapped_column(String(50))
-    byte_size: Mapped[int] = mapped_column(Integer)
-    width: Mapped[int] = mapped_column(Integer)
-    height: Mapped[int] = mapped_column(Integer)
-    original_filename: Mapped[str] = mapped_column(String(255), default="")
 
     check: Mapped[Check] = relationship(back_populates="photos")
 

@@ -10,7 +10,7 @@ from sqlalchemy import (JSON, Boolean, CheckConstraint, Date, Enum, ForeignKey, 
                         Numeric, String, Text, UniqueConstraint)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from registry.models.base import Base, Timestamped
+from registry.models.base import Base, StoredImage, Timestamped
 from registry.models.organisations import Organisation
 
 
@@ -144,7 +144,7 @@ class ProductFeature(Base):
     product: Mapped[Product] = relationship(back_populates="features")
 
 
-class ReferenceImage(Timestamped, Base):
+class ReferenceImage(StoredImage, Timestamped, Base):
     """A reference image of a product, or the logo of a figurative mark.
 
     The original bytes live in the blob store under ``sha256``; ``thumbnail_sha256`` is a
@@ -162,14 +162,6 @@ class ReferenceImage(Timestamped, Base):
     product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id"), index=True)
     right_id: Mapped[int | None] = mapped_column(ForeignKey("rights.id"), index=True)
     kind: Mapped[ImageKind] = mapped_column(_enum(ImageKind))
-    sha256: Mapped[str] = mapped_column(String(64), index=True)
-    thumbnail_sha256: Mapped[str] = mapped_column(String(64))
-    content_type: Mapped[str] = mapped_column(String(50))
-    byte_size: Mapped[int] = mapped_column(Integer)
-    width: Mapped[int] = mapped_column(Integer)
-    height: Mapped[int] = mapped_column(Integer)
-    #: The uploader's file name, for display only: it never reaches the filesystem.
-    original_filename: Mapped[str] = mapped_column(String(255), default="")
 
     product: Mapped[Product | None] = relationship(back_populates="images")
     right: Mapped[Right | None] = relationship(back_populates="logos")

@@ -69,6 +69,7 @@ def upgrade():
     )
     with op.batch_alter_table('check_photos', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_check_photos_check_id'), ['check_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_check_photos_sha256'), ['sha256'], unique=False)
 
     op.create_table('suggestions',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -103,6 +104,7 @@ def downgrade():
 
     op.drop_table('suggestions')
     with op.batch_alter_table('check_photos', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_check_photos_sha256'))
         batch_op.drop_index(batch_op.f('ix_check_photos_check_id'))
 
     op.drop_table('check_photos')
