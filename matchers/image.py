@@ -46,7 +46,7 @@ __all__ = ["ImageIndex", "ImageHit", "INDEX_FORMAT_VERSION"]
 INDEX_FORMAT_VERSION = 1
 
 _SEED = 0x5EED
-#: Side of the grey thumbnail kept per reference image for the dense appearance check.
+#: Side of the edge-strength thumbnail kept per reference image for the appearance check.
 _THUMB = 64
 
 
@@ -83,8 +83,8 @@ class _Params:
     # Acceptance: appearance + weight * inlier share must reach accept_at (see _verify).
     ratio_weight: float = 0.5
     spread_weight: float = 0.25
-    accept_at: float = 1.3
-    certain_at: float = 1.65
+    accept_at: float = 1.25
+    certain_at: float = 1.6
     pdq_max_distance: int = 40
 
 
@@ -168,7 +168,7 @@ def _reference_features(args: tuple[int, Any, _Params]) -> tuple[int, dict[str, 
         "pdq": pdq[0],
         "pdq_quality": quality,
         "phash": _phash(photo.image),
-        "thumb": cv2.resize(gray, (_THUMB, _THUMB), interpolation=cv2.INTER_AREA),
+        **_edge_thumbs(np.asarray(photo.image)),
     }, None
 
 
@@ -242,7 +242,7 @@ class ImageIndex:
         query_features: int = 1000,
         lsh_tables: int = 6,
         min_inliers: int = 12,
-        accept_at: float = 1.3,
+        accept_at: float = 1.25,
     ) -> None:
         """Build the index from ``(brand_id, reference_image_index, image)`` items.
 
@@ -321,7 +321,8 @@ class ImageIndex:
         self.pdq = np.array([f["pdq"] for f in feats], dtype=np.uint8).reshape(-1, 32)
         self.pdq_quality = np.array([f["pdq_quality"] for f in feats], dtype=np.int32)
         self.phash = np.array([f["phash"] for f in feats], dtype=np.uint8).reshape(-1, 8)
-        self.thumbs = np.array([f["thumb"] for f in feats], dtype=np.uint8).reshape(-1, _THUMB, _THUMB)
+        self.edges = np.array([f["edges"] for f in feats], dtype=np.uint8).reshape(-1, _THUMB, _THUMB)
+        self.edges_half = np.array([f["edges_half"] for f in feats], dtype=np.uint8).reshape(-1, _THUMB // 2, _THUMB // 2)
         self._build_lsh()
 
     def _index_brands(self) -> None:
@@ -356,7 +357,7 @@ class ImageIndex:
     # -- saving -----------------------------------------------------------------------------
 
     _ARRAYS = ("image_indices", "starts", "desc", "pts", "sizes", "pdq", "pdq_quality", "phash",
-               "lsh_selection", "lsh_order", "lsh_offsets", "thumbs")
+               "lsh_selection", "lsh_order", "lsh_offsets", "edges", "edges_half")
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Save the index as a directory of ``.npy`` arrays and a JSON file (no pickle)."""
@@ -507,7 +508,7 @@ class ImageIndex:
         quad = cv2.perspectiveTransform(corners, H).reshape(-1, 2)
         if not _sane(H, quad, work_size, src[inl], (rw, rh)):
             return None
-        ncc = _appearance(H, (rw, rh), pyramid, self.thumbs[img])
+        ncc = _appearance(H, (rw, rh), pyramid, self.edges[img], self.edges_half[img])
         spread = _inlier_spread(src[inl], self.pts[s:e], (rw, rh))
         # What separates a true appearance from a coincidence of shared details (the same
         # letters in the same font, barcodes, chequered bands) is mostly the appearance check,
@@ -515,7 +516,8 @@ class ImageIndex:
         # the reference the inliers cover. Inlier counts alone overlap: unrelated images reach
         # 40-60 inliers on shared details. Calibrated on generated photos (bench/cases.py) of
         # 40 registered and 80 unregistered brands against 6,000 reference images: unrelated
-        # pairs scored at most 1.25, true ones 1.35 and up (2 of 39 lower, on heavy occlusion).
+        # pairs scored at most 1.18, true ones 1.32 and up (2 of 39 lower, on heavy
+        # occlusion); the threshold sits between.
         evidence = ncc + p.ratio_weight * ratio + p.spread_weight * spread
         if evidence < p.accept_at:
             return None
@@ -564,7 +566,12 @@ class ImageIndex:
         top = [int(i) for i in np.argsort(-votes, kind="stable")[: p.shortlist] if votes[i] >= p.min_votes]
         if not top:
             return []
-        pyramid = [g]
+        # Colour pyramid of the photo for the appearance check (colour edges survive
+        # recolouring far better than grey-level ones).
+        rgb = cv2.resize(np.asarray(photo.image), (w, h), interpolation=cv2.INTER_LINEAR if f >= 0.5 else cv2.INTER_AREA)
+        if mirrored:
+            rgb = np.ascontiguousarray(rgb[:, ::-1])
+        pyramid = [rgb]
         for _ in range(3):
             pyramid.append(cv2.pyrDown(pyramid[-1]))
         floor = float(votes[top[0]]) * p.relative_votes
@@ -653,13 +660,38 @@ def _gradient_magnitude(a: np.ndarray) -> np.ndarray:
     return cv2.magnitude(gx, gy)
 
 
-def _appearance(H: np.ndarray, ref_size: tuple[int, int], pyramid: list[np.ndarray], thumb: np.ndarray) -> float:
+def _colour_edges(rgb: np.ndarray) -> np.ndarray:
+    """Edge strength of a small RGB image: the strongest gradient of the three channels.
+
+    A recoloured print keeps its colour boundaries where they were, but its grey levels
+    can change contrast or even vanish (two hues of equal brightness), so edges are taken
+    per channel.
+    """
+    b = cv2.GaussianBlur(rgb, (3, 3), 0).astype(np.float32)
+    gx = cv2.Sobel(b, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(b, cv2.CV_32F, 0, 1, ksize=3)
+    mag = np.sqrt(gx * gx + gy * gy)
+    return mag.max(axis=2) if mag.ndim == 3 else mag
+
+
+def _edge_thumbs(rgb: np.ndarray) -> dict[str, np.ndarray]:
+    """The reference's edge-strength thumbnails at two scales, as uint8."""
+    small = cv2.resize(rgb, (_THUMB, _THUMB), interpolation=cv2.INTER_AREA)
+    half = cv2.resize(small, (_THUMB // 2, _THUMB // 2), interpolation=cv2.INTER_AREA)
+    # /4 keeps every real edge below 255 (a 3x3 Sobel magnitude peaks near 1,400).
+    return {
+        "edges": np.clip(_colour_edges(small) / 4, 0, 255).astype(np.uint8),
+        "edges_half": np.clip(_colour_edges(half) / 4, 0, 255).astype(np.uint8),
+    }
+
+
+def _appearance(H: np.ndarray, ref_size: tuple[int, int], pyramid: list[np.ndarray], edges: np.ndarray, edges_half: np.ndarray) -> float:
     """Correlation of edge strength between the reference and the photo region it maps to.
 
     Feature matches can all sit on a few shared details (the same letters in the same font,
     a barcode, a chequered band); if the rest of the reference is not in the photo, the
-    photo region warped back onto the reference looks different. Edge strength (gradient
-    magnitude) survives recolouring and lighting changes better than grey levels.
+    photo region warped back onto the reference looks different. Edge strength survives
+    recolouring and lighting changes better than colours or grey levels.
     """
     rw, rh = ref_size
     try:
@@ -676,22 +708,20 @@ def _appearance(H: np.ndarray, ref_size: tuple[int, int], pyramid: list[np.ndarr
     to_thumb = np.diag([_THUMB / rw, _THUMB / rh, 1.0])
     M = to_thumb @ Hinv @ up
     warped = cv2.warpPerspective(src, M, (_THUMB, _THUMB), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-    valid = cv2.warpPerspective(np.full(src.shape, 255, np.uint8), M, (_THUMB, _THUMB), flags=cv2.INTER_NEAREST, borderValue=0)
+    valid = cv2.warpPerspective(np.full(src.shape[:2], 255, np.uint8), M, (_THUMB, _THUMB), flags=cv2.INTER_NEAREST, borderValue=0)
     valid = cv2.erode(valid, np.ones((5, 5), np.uint8)) > 0
     if valid.sum() < 0.3 * _THUMB * _THUMB:
         return 0.0
     # Two scales: fine print and stripes alias differently in the photo and the reference at
     # 64 pixels, while at 32 pixels only the large shapes remain; the better one counts.
-    best = _edge_correlation(warped, thumb, valid)
-    w2 = cv2.resize(warped, (_THUMB // 2, _THUMB // 2), interpolation=cv2.INTER_AREA)
-    t2 = cv2.resize(thumb, (_THUMB // 2, _THUMB // 2), interpolation=cv2.INTER_AREA)
+    best = _edge_correlation(_colour_edges(warped), edges.astype(np.float32), valid)
+    half = cv2.resize(warped, (_THUMB // 2, _THUMB // 2), interpolation=cv2.INTER_AREA)
     v2 = cv2.resize(valid.astype(np.uint8), (_THUMB // 2, _THUMB // 2), interpolation=cv2.INTER_NEAREST) > 0
-    return max(best, _edge_correlation(w2, t2, v2))
+    return max(best, _edge_correlation(_colour_edges(half), edges_half.astype(np.float32), v2))
 
 
-def _edge_correlation(a_img: np.ndarray, b_img: np.ndarray, valid: np.ndarray) -> float:
-    a = _gradient_magnitude(cv2.GaussianBlur(a_img, (3, 3), 0))
-    b = _gradient_magnitude(cv2.GaussianBlur(b_img, (3, 3), 0))
+def _edge_correlation(a: np.ndarray, b: np.ndarray, valid: np.ndarray) -> float:
+    """Pearson correlation of two edge maps over the valid pixels, minus a thin frame."""
     # The outline of the pasted print lies on the thumbnail's border in the photo but not in
     # the reference, so a thin frame is left out.
     m = max(1, a.shape[0] // 20)

@@ -62,9 +62,9 @@ def test_photo_only_top1_accuracy(results):
     pos = [(c, hits) for c, _, hits in results if c.expected_brand_id is not None]
     right = sum(1 for c, hits in pos if hits and hits[0].brand_id == c.expected_brand_id)
     wrong = sum(1 for c, hits in pos if hits and hits[0].brand_id != c.expected_brand_id)
-    # Measured: 31/36 right, 0 wrong (rotation, perspective, blur, recolouring, occlusion,
-    # partial crops, mirror images, clutter); three of the misses are one striped logo.
-    assert right >= 30, f"{right}/{len(pos)} photo-only cases matched"
+    # Measured: 34/36 right, 0 wrong (rotation, perspective, blur, recolouring, occlusion,
+    # partial crops, mirror images, clutter); both misses are retrieval misses.
+    assert right >= 33, f"{right}/{len(pos)} photo-only cases matched"
     assert wrong == 0
 
 
@@ -111,8 +111,8 @@ def test_mirrored_photos_match(case_set, results):
     mirrored = [(c, hits) for c, _, hits in results if c.expected_brand_id and c.placements[0].mirrored]
     assert len(mirrored) >= 4, "the set should contain mirrored photos"
     found = [hits[0] for c, hits in mirrored if hits and hits[0].brand_id == c.expected_brand_id]
-    # Measured: 5 of 7 hard mirrored photos (one retrieval miss, one striped logo).
-    assert len(found) >= len(mirrored) - 2
+    # Measured: 6 of 7 hard mirrored photos (one retrieval miss).
+    assert len(found) >= len(mirrored) - 1
     assert all("mirrored" in h.reason for h in found)
 
 
