@@ -21,16 +21,16 @@ from .types import (
 )
 
 __all__ = [
-    "Engine",
     "ENGINE_VERSION",
-    "ScreeningError",
-    "Reference",
-    "Query",
-    "Match",
-    "Signal",
+    "Engine",
     "ImageEvidence",
-    "Thresholds",
-    "Supplier",
+    "Match",
     "PriceRange",
+    "Query",
+    "Reference",
     "Screening",
+    "ScreeningError",
+    "Signal",
+    "Supplier",
+    "Thresholds",
 ]

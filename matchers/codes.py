@@ -13,12 +13,12 @@ from stdnum import ean
 from stdnum.exceptions import ValidationError
 
 __all__ = [
-    "normalize_gtin",
-    "gtin_has_prefix",
-    "normalize_prefix",
-    "normalize_hs",
-    "hs_level",
     "HS_LEVEL_NAMES",
+    "gtin_has_prefix",
+    "hs_level",
+    "normalize_gtin",
+    "normalize_hs",
+    "normalize_prefix",
 ]
 
 _NON_DIGITS = re.compile(r"[\s\-.]")

@@ -52,8 +52,13 @@ from .types import (
     Thresholds,
 )
 
-__all__ = ["Engine", "ENGINE_VERSION", "MAX_DESCRIPTION_CHARS", "MAX_FIELD_CHARS",
-           "OCR_SKIP_IMAGE_SCORE"]
+__all__ = [
+    "ENGINE_VERSION",
+    "MAX_DESCRIPTION_CHARS",
+    "MAX_FIELD_CHARS",
+    "OCR_SKIP_IMAGE_SCORE",
+    "Engine",
+]
 
 #: Changes whenever scoring changes, so a stored result can say which engine produced it.
 ENGINE_VERSION = "matchers-1"
@@ -324,7 +329,7 @@ class Engine:
 
     @classmethod
     def load(cls, path: str | os.PathLike[str], *, thresholds: Thresholds | None = None,
-             ocr: bool | None = None) -> "Engine":
+             ocr: bool | None = None) -> Engine:
         """Load an engine saved by :meth:`save` (the word-mark index is rebuilt, in well under a second)."""
         d = Path(path)
         try:

@@ -30,13 +30,13 @@ from typing import Any, Protocol
 from .types import Match, Query, Reference, Screening, Signal, Thresholds
 
 __all__ = [
-    "LabelledQuery",
-    "KindReport",
-    "SweepPoint",
-    "EvaluationReport",
-    "evaluate",
-    "BaselineEngine",
     "DEFAULT_SWEEP",
+    "BaselineEngine",
+    "EvaluationReport",
+    "KindReport",
+    "LabelledQuery",
+    "SweepPoint",
+    "evaluate",
 ]
 
 #: Detain thresholds tried by default.

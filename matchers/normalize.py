@@ -33,7 +33,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-__all__ = ["CONFUSABLES", "normalize_text", "fold", "compact"]
+__all__ = ["CONFUSABLES", "compact", "fold", "normalize_text"]
 
 #: Greek, Cyrillic and other letters that are drawn like a Latin letter, mapped to it. Applied
 #: after NFKC (which already turns fullwidth forms such as "Ｎ" into "N") and before case folding.

@@ -39,21 +39,21 @@ from .types import Recommendation, Reference, Signal, Thresholds
 
 __all__ = [
     "FLOOR",
-    "text_identity",
-    "mark_signal",
-    "image_signal",
-    "barcode_signals",
-    "supplier_signal",
-    "price_signal",
-    "origin_signal",
-    "goods_signal",
-    "validity_signal",
-    "spelling_signal",
-    "combine",
-    "identity_of",
-    "recommend",
     "IDENTITY_WEIGHTS",
     "SUSPICION_WEIGHTS",
+    "barcode_signals",
+    "combine",
+    "goods_signal",
+    "identity_of",
+    "image_signal",
+    "mark_signal",
+    "origin_signal",
+    "price_signal",
+    "recommend",
+    "spelling_signal",
+    "supplier_signal",
+    "text_identity",
+    "validity_signal",
 ]
 
 FLOOR = 0.3
@@ -188,7 +188,7 @@ def barcode_signals(valid: Sequence[str], invalid: Sequence[tuple[str, str]],
         check = Signal("barcode_check", 0.0, f"the goods' GTIN is one of {ref.name}'s",
                        kind="suspicion")
     elif invalid:
-        raw, problem = invalid[0]
+        _, problem = invalid[0]
         check = Signal("barcode_check", 0.8, f"{problem}: genuine goods carry valid GTINs",
                        kind="suspicion")
     elif registered:

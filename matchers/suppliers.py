@@ -26,7 +26,7 @@ from rapidfuzz.distance import Levenshtein
 from .countries import country_code
 from .types import Supplier
 
-__all__ = ["company_key", "SupplierCheck", "check_supplier", "LEGAL_FORMS", "LEADING_LEGAL_FORMS"]
+__all__ = ["LEADING_LEGAL_FORMS", "LEGAL_FORMS", "SupplierCheck", "check_supplier", "company_key"]
 
 #: Legal-form words (after punctuation is removed and one-letter runs joined: "S.A." -> "sa",
 #: "Sp. z o.o." -> "sp zoo"). Removed from the end of a name, repeatedly.

@@ -39,14 +39,14 @@ from rapidfuzz.distance import OSA, Levenshtein
 from .normalize import normalize_text
 
 __all__ = [
-    "MarkHit",
-    "TextIndex",
-    "similarity",
-    "brute_force_hits",
-    "best_per_brand",
-    "PHONETIC_SIMILARITY",
     "COMMON_WORDS",
     "MIN_SIMILARITY",
+    "PHONETIC_SIMILARITY",
+    "MarkHit",
+    "TextIndex",
+    "best_per_brand",
+    "brute_force_hits",
+    "similarity",
 ]
 
 #: Similarity given to a phonetic look-alike that keeps the vowels of the mark.

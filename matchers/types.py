@@ -15,18 +15,18 @@ if TYPE_CHECKING:  # Pillow is only needed by whoever passes an Image object
     from PIL.Image import Image as PILImage
 
 __all__ = [
-    "ImageSource",
-    "Supplier",
-    "PriceRange",
-    "Reference",
-    "Query",
-    "Signal",
     "ImageEvidence",
+    "ImageSource",
     "Match",
+    "PriceRange",
+    "Query",
     "Recommendation",
-    "Thresholds",
-    "SignalKind",
+    "Reference",
     "Screening",
+    "Signal",
+    "SignalKind",
+    "Supplier",
+    "Thresholds",
 ]
 
 #: A photo or reference image: a file path, the encoded bytes of a file, or a PIL image.
@@ -189,7 +189,7 @@ class Screening(list):  # type: ignore[type-arg]
     snapshot_id: str
     thresholds_version: str
 
-    def __init__(self, matches: "list[Match] | tuple[Match, ...]" = (), *,
+    def __init__(self, matches: list[Match] | tuple[Match, ...] = (), *,
                  notes: tuple[str, ...] = (), snapshot_id: str = "",
                  thresholds_version: str = ""):
         super().__init__(matches)

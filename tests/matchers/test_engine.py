@@ -300,8 +300,9 @@ def test_screen_survives_fields_of_any_type(engine: Engine, fields: dict[str, ob
 
 
 def test_ocr_text_does_not_join_scattered_words(monkeypatch: pytest.MonkeyPatch) -> None:
-    import matchers.ocr
     from PIL import Image
+
+    import matchers.ocr
 
     monkeypatch.setattr(matchers.ocr, "ocr_available", lambda: True)
     monkeypatch.setattr(matchers.ocr, "read_text", lambda photo: "sale ray ban ac me 50%")
@@ -336,12 +337,13 @@ def test_ocr_skips_photos_the_images_already_matched_surely() -> None:
         def search(self, photos, top_k=10):  # type: ignore[no-untyped-def]
             return [Hit("acme", 0.97, ImageEvidence(0, 0, 0.97, ((0, 0), (9, 0), (9, 9), (0, 9)), "orb+ransac", 60))]
 
-    import matchers.ocr
     from PIL import Image
 
+    import matchers.ocr
+
     engine = Engine(REFS, images=False, ocr=True)
-    engine._images = FakeIndex()  # noqa: SLF001
-    engine._image_counts["acme"] = 1  # noqa: SLF001
+    engine._images = FakeIndex()
+    engine._image_counts["acme"] = 1
     orig_available, orig_read = matchers.ocr.ocr_available, matchers.ocr.read_text
     try:
         matchers.ocr.ocr_available = lambda: True  # type: ignore[assignment]

@@ -21,7 +21,7 @@ REF = Reference("acme", "ACME", price_range=PriceRange(40, 120, "EUR"), hs_codes
 
 
 def test_text_identity_mapping_is_monotone() -> None:
-    values = [text_identity(x / 100) for x in range(0, 101)]
+    values = [text_identity(x / 100) for x in range(101)]
     assert values == sorted(values)
     assert text_identity(1.0) == 1.0 and text_identity(0.8) == pytest.approx(0.3)
     assert text_identity(0.7) == 0.0
@@ -76,7 +76,7 @@ def test_genuine_facts_keep_score_below_floor() -> None:
 def test_counterfeit_facts_detain() -> None:
     signals = [_sig("declared_brand", 0.9), _sig("supply_chain", 0.8, "suspicion"),
                _sig("price", 1.0, "suspicion")]
-    identity, suspicion, score = combine(signals)
+    identity, _, score = combine(signals)
     assert recommend(identity, score, True, Thresholds()) == "detain"
     assert recommend(identity, score, False, Thresholds()) == "inspect"
 
