@@ -71,6 +71,7 @@ class _Params:
     lsh_tables: int = 6
     lsh_bits: int = 0  # 0: chosen from the number of descriptors
     shortlist: int = 6
+    mirror_shortlist: int = 3
     min_votes: float = 1.0
     max_bucket: int = 48
     relative_votes: float = 0.05
@@ -313,9 +314,11 @@ class ImageIndex:
             np.concatenate([f["desc"] for f in feats]) if feats else np.zeros((0, 32), np.uint8)
         )
         self.pts = (
-            np.concatenate([f["pts"] for f in feats]).astype(np.float32)
+            # float16 is exact to 1/8 pixel below 512, ample for keypoints of a reference
+            # image reduced to ref_side, at half the memory of float32.
+            np.concatenate([f["pts"] for f in feats]).astype(np.float16)
             if feats
-            else np.zeros((0, 2), np.float32)
+            else np.zeros((0, 2), np.float16)
         )
         self.sizes = np.array([f["size"] for f in feats], dtype=np.int32).reshape(-1, 2)
         self.pdq = np.array([f["pdq"] for f in feats], dtype=np.uint8).reshape(-1, 32)
@@ -335,8 +338,11 @@ class ImageIndex:
         bits = self.params.lsh_bits or _lsh_bits_for(n)
         # A fixed, order-independent sample (the index is in canonical order already).
         sample = self.desc[:: max(1, n // 20000)][:20000] if n else None
-        self.lsh_selection = _bit_selection(self.params.lsh_tables, bits, sample)
-        keys = _keys(self.desc, self.lsh_selection) if n else np.zeros((self.params.lsh_tables, 0), np.uint32)
+        # Above ~8M descriptors (20,000+ reference images) one table fewer keeps a
+        # 60,000-image index under 2 GiB; the shortlist still finds the true reference.
+        tables = self.params.lsh_tables if n <= 8_000_000 else max(3, self.params.lsh_tables - 1)
+        self.lsh_selection = _bit_selection(tables, bits, sample)
+        keys = _keys(self.desc, self.lsh_selection) if n else np.zeros((tables, 0), np.uint32)
         self.lsh_order = np.empty(keys.shape, np.int32)
         self.lsh_offsets = np.empty((keys.shape[0], (1 << bits) + 1), np.int32)
         for t in range(keys.shape[0]):
@@ -430,7 +436,9 @@ class ImageIndex:
             return votes
         # One sort of a packed key orders pairs by (query, distance, reference) and drops the
         # duplicates that several tables find.
-        key = np.unique((qi[keep] << 40) | (dist[keep] << 32) | ri[keep])
+        key = np.sort((qi[keep] << 40) | (dist[keep] << 32) | ri[keep])
+        if key.size > 1:
+            key = key[np.concatenate(([True], key[1:] != key[:-1]))]
         qi = key >> 40
         dist = ((key >> 32) & 0xFF).astype(np.int32)
         ri = key & 0xFFFFFFFF
@@ -563,7 +571,9 @@ class ImageIndex:
             return []
         qpts = np.array([k.pt for k in kps], np.float32)
         votes = self._vote(qdesc)
-        top = [int(i) for i in np.argsort(-votes, kind="stable")[: p.shortlist] if votes[i] >= p.min_votes]
+        # Mirror images are the exception, so the mirrored pass verifies fewer candidates.
+        k = p.mirror_shortlist if mirrored else p.shortlist
+        top = [int(i) for i in np.argsort(-votes, kind="stable")[:k] if votes[i] >= p.min_votes]
         if not top:
             return []
         # Colour pyramid of the photo for the appearance check (colour edges survive
