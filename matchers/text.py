@@ -88,24 +88,27 @@ class MarkHit:
     how: str
 
 
+def _doubled(word: str, pos: int, touched: set[int]) -> bool:
+    """Is ``word[pos]`` a repeat of a neighbour that itself stays (so the edit only
+    doubles or undoubles a letter)?"""
+    ch = word[pos]
+    return ((pos > 0 and word[pos - 1] == ch and pos - 1 not in touched)
+            or (pos + 1 < len(word) and word[pos + 1] == ch and pos + 1 not in touched))
+
+
 def _weighted_edits(a: str, b: str) -> float:
+    ops = Levenshtein.editops(a, b)
+    deleted = {op.src_pos for op in ops if op.tag == "delete"}
+    inserted = {op.dest_pos for op in ops if op.tag == "insert"}
     cost = 0.0
-    for op in Levenshtein.editops(a, b):
+    for op in ops:
         if op.tag == "replace":
             pair = frozenset((a[op.src_pos], b[op.dest_pos]))
             cost += _LOOKALIKE_COST if pair in _LOOKALIKE_PAIRS else 1.0
         elif op.tag == "delete":  # a has a letter b lacks
-            ch = a[op.src_pos]
-            doubled = (op.src_pos > 0 and a[op.src_pos - 1] == ch) or (
-                op.src_pos + 1 < len(a) and a[op.src_pos + 1] == ch
-            )
-            cost += _DOUBLING_COST if doubled else 1.0
+            cost += _DOUBLING_COST if _doubled(a, op.src_pos, deleted) else 1.0
         else:  # insert: b has a letter a lacks
-            ch = b[op.dest_pos]
-            doubled = (op.dest_pos > 0 and b[op.dest_pos - 1] == ch) or (
-                op.dest_pos + 1 < len(b) and b[op.dest_pos + 1] == ch
-            )
-            cost += _DOUBLING_COST if doubled else 1.0
+            cost += _DOUBLING_COST if _doubled(b, op.dest_pos, inserted) else 1.0
     return cost
 
 

@@ -370,3 +370,30 @@ def test_ordinary_word_in_description_of_other_goods_is_not_the_brand() -> None:
     laptops = engine.screen(Query(description="apple laptops 20 pcs", hs_code="8471.30",
                                   unit_price=40, currency="EUR"))
     assert laptops[0].recommendation != "release"
+
+
+def test_indexed_screening_agrees_with_a_brute_force_scan() -> None:
+    """The engine's indexed candidate search against a plain scan of every word mark."""
+    import string
+
+    from matchers.text import best_per_brand, brute_force_hits
+
+    rnd = random.Random(5)
+    syl = ["ka", "ri", "to", "ne", "mo", "sa", "lu", "vi", "de", "ro", "ba", "zen", "gor", "fi"]
+    names = sorted({"".join(rnd.choice(syl) for _ in range(rnd.randint(2, 4))).capitalize()
+                    for _ in range(150)})
+    refs = [Reference(f"b{i:03d}", n, price_range=PriceRange(10, 20, "EUR")) for i, n in enumerate(names)]
+    fast = Engine(refs, images=False)
+    slow = Engine(refs, images=False)
+    marks = [(r.brand_id, r.name) for r in refs]
+    slow._text.search = lambda text: best_per_brand(brute_force_hits(text, marks))  # type: ignore[method-assign]  # noqa: SLF001
+    for _ in range(80):
+        word = list(rnd.choice(names))
+        word[rnd.randrange(len(word))] = rnd.choice(string.ascii_lowercase)
+        q = Query(declared_brand="".join(word), description=f"shoes {''.join(word)} 20 pcs",
+                  unit_price=3, currency="EUR")
+        a, b = fast.screen(q), slow.screen(q)
+        assert a[:1] == b[:1]
+        by_id = {m.brand_id: m for m in b}
+        for m in a:
+            assert by_id[m.brand_id] == m
