@@ -133,7 +133,10 @@ def similarity(window: str, mark: str, *, window_plain: str | None = None,
     longest = max(len(window), len(mark))
     if not window or not mark:
         return 0.0, "look-alike"
-    cost = min(_weighted_edits(window, mark), float(OSA.distance(window, mark)))
+    # editops returns one optimal alignment, and which one depends on the direction; taking
+    # both keeps the similarity symmetric (a property the tests check).
+    cost = min(_weighted_edits(window, mark), _weighted_edits(mark, window),
+               float(OSA.distance(window, mark)))
     sim = max(0.0, 1.0 - cost / longest)
     if sim < PHONETIC_SIMILARITY and sim >= 0.55 and min(len(window), len(mark)) >= _MIN_FUZZY_LEN:
         wk = _phonetic_key(window_plain or window)

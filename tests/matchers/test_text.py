@@ -153,3 +153,13 @@ def test_index_is_order_independent() -> None:
     for _ in range(50):
         text = _typo(rnd, rnd.choice(marks)[1])
         assert a.search(text) == b.search(text)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("abdmnuvcoeilr")), min_size=1, max_size=10),
+       st.text(alphabet=st.sampled_from(list("abdmnuvcoeilr")), min_size=1, max_size=10))
+def test_similarity_is_symmetric_and_bounded(a: str, b: str) -> None:
+    s1, s2 = similarity(a, b)[0], similarity(b, a)[0]
+    assert s1 == pytest.approx(s2)
+    assert 0.0 <= s1 <= 1.0
+    assert (s1 == 1.0) == (a == b)
