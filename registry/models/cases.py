@@ -1,0 +1,72 @@
+"""Detention cases: goods held under a right, running on a jurisdiction's legal clock."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Date, DateTime, ForeignKey, Integer, Numeric, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from registry.models.base import Base, Timestamped, utcnow
+from registry.models.checks import Check
+from registry.models.dossier import Right
+from registry.models.organisations import Organisation
+from registry.models.users import User
+
+
+class DetentionCase(Timestamped, Base):
+    __tablename__ = "detention_cases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    check_id: Mapped[int] = mapped_column(ForeignKey("checks.id"), index=True, unique=True)
+    officer_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    #: The rights holder whose right the goods infringe: the only holder who sees the case.
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"), index=True)
+    right_id: Mapped[int | None] = mapped_column(ForeignKey("rights.id"), index=True)
+    jurisdiction: Mapped[str] = mapped_column(String(10))
+    procedure: Mapped[str] = mapped_column(String(30))
+    legal_basis: Mapped[str] = mapped_column(String(30))
+    office: Mapped[str] = mapped_column(String(200))
+    #: Whose public holidays the working-day deadlines skip.
+    office_country: Mapped[str] = mapped_column(String(2))
+    goods_description: Mapped[str] = mapped_column(Text)
+    goods_quantity: Mapped[float | None] = mapped_column(Numeric(14, 3))
+    goods_unit: Mapped[str] = mapped_column(String(20), default="")
+    state: Mapped[str] = mapped_column(String(40), index=True)
+    presented_on: Mapped[date] = mapped_column(Date)
+    detained_on: Mapped[date] = mapped_column(Date)
+    notified_on: Mapped[date | None] = mapped_column(Date)
+    extension_granted_on: Mapped[date | None] = mapped_column(Date)
+    #: "", "given", "deemed" (silence past its deadline) or "objected".
+    declarant_consent: Mapped[str] = mapped_column(String(20), default="")
+    #: Optimistic lock: two officers advancing the same case cannot both win.
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    check: Mapped[Check] = relationship()
+    officer: Mapped[User] = relationship()
+    organisation: Mapped[Organisation | None] = relationship()
+    right: Mapped[Right | None] = relationship()
+    events: Mapped[list[CaseEvent]] = relationship(back_populates="case", order_by="CaseEvent.id",
+                                                   cascade="all, delete-orphan")
+
+
+class CaseEvent(Base):
+    """One entry of a case's timeline: a transition, a note, an applied rule."""
+
+    __tablename__ = "case_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("detention_cases.id"), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    action: Mapped[str] = mapped_column(String(50))
+    from_state: Mapped[str] = mapped_column(String(40), default="")
+    to_state: Mapped[str] = mapped_column(String(40), default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    case: Mapped[DetentionCase] = relationship(back_populates="events")
+    actor: Mapped[User | None] = relationship()

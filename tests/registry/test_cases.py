@@ -1,0 +1,265 @@
+"""Detention cases: the state machine, the legal clocks, deemed consent and who sees what."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+import pytest
+from freezegun import freeze_time
+from sqlalchemy import select
+
+from registry.models import AuditEvent, Check, DetentionCase, Suggestion
+from registry.services import cases
+from registry.services.errors import Conflict, Forbidden, NotFound, ValidationError
+from registry.services.profiles import ProfileError, load_profiles, parse_profiles
+
+PROFILES = load_profiles()
+
+
+@pytest.fixture
+def check(session, world):
+    check = Check(officer_id=world.officer.id, declared_brand="A1pha", description="running shoes",
+                  quantity=200, quantity_unit="pairs", created_at=datetime(2026, 12, 18, 9, 0, tzinfo=timezone.utc))
+    check.suggestions.append(Suggestion(rank=1, right_id=world.a.right.id, brand_name="ALPHA", score=0.9,
+                                        recommendation="detain", signals=[], evidence=[]))
+    session.add(check)
+    session.commit()
+    return check
+
+
+def open_case(session, world, check, **overrides):
+    raw = {"jurisdiction": "EU", "procedure": "standard", "legal_basis": "application",
+           "office": "Hamburg customs office", "office_country": "DE"}
+    raw.update(overrides)
+    case = cases.open_detention(session, world.officer, PROFILES, check.id, raw, today=date(2026, 12, 18))
+    session.commit()
+    return case
+
+
+def test_open_detention_links_the_right_and_its_holder(session, world, check):
+    case = open_case(session, world, check)
+    assert (case.state, case.right_id, case.organisation_id) == ("detained", world.a.right.id, world.a.organisation.id)
+    assert case.goods_description == "running shoes" and float(case.goods_quantity) == 200
+    assert session.get(Check, check.id).decision.value == "detain"
+    assert [e.action for e in case.events] == ["open"]
+    with pytest.raises(Conflict, match="already open"):
+        open_case(session, world, check)
+
+
+@pytest.mark.parametrize("overrides, field", [
+    ({"jurisdiction": "XX"}, "jurisdiction"),
+    ({"procedure": "small_consignment", "jurisdiction": "US", "legal_basis": "recordation"}, "procedure"),
+    ({"legal_basis": "recordation"}, "legal_basis"),
+    ({"office": ""}, "office"),
+    ({"office_country": "Atlantis"}, "office_country"),
+    ({"goods_quantity": "-1"}, "goods_quantity"),
+])
+def test_bad_detention_input(session, world, check, overrides, field):
+    with pytest.raises(ValidationError) as error:
+        open_case(session, world, check, **overrides)
+    session.rollback()
+    assert field in error.value.errors
+    assert session.scalar(select(DetentionCase)) is None
+
+
+def test_unprotected_right_cannot_ground_an_application(session, world, check):
+    world.a.right.protection_valid_until = date(2026, 12, 1)
+    world.a.right.protection_valid_from = date(2026, 1, 1)
+    session.commit()
+    with pytest.raises(ValidationError, match="not in force"):
+        open_case(session, world, check)
+    session.rollback()
+    assert open_case(session, world, check, legal_basis="ex_officio").state == "detained"
+
+
+def test_a_released_check_cannot_be_detained(session, world, check):
+    check.decision = cases.CheckDecision.RELEASE
+    session.commit()
+    with pytest.raises(Conflict, match="decided 'release'"):
+        open_case(session, world, check)
+
+
+HAPPY_PATH = ["notify", "await_response", "grant_extension", "confirm_infringement", "destroy", "close"]
+
+
+def test_the_whole_path_is_audited(session, world, check):
+    case = open_case(session, world, check)
+    for action in HAPPY_PATH:
+        actor = world.a.holder if action == "confirm_infringement" else world.officer
+        cases.advance(session, actor, case.id, action, today=date(2026, 12, 21))
+        session.commit()
+    assert case.state == "closed"
+    assert [e.to_state for e in case.events] == ["detained", "notified", "awaiting_response", "extension_granted",
+                                                 "infringement_confirmed", "destroyed", "closed"]
+    actions = session.scalars(select(AuditEvent.action).where(AuditEvent.object_type == "case")).all()
+    assert actions == ["case.open"] + [f"case.{a}" for a in HAPPY_PATH]
+
+
+# Every (action, state) pair the machine does not allow is refused with a message.
+REFUSED = [(action, state) for action, t in cases.TRANSITIONS.items() for state in cases.STATES
+           if state not in t.sources]
+
+
+def test_refused_transitions(session, world, check):
+    case = open_case(session, world, check)
+    assert len(REFUSED) > 50
+    for action, state in REFUSED:
+        case.state = state
+        session.commit()
+        with pytest.raises(Conflict, match="cannot go to"):
+            cases.advance(session, world.officer, case.id, action)
+        session.rollback()
+        assert session.get(DetentionCase, case.id).state == state, (action, state)
+
+
+def test_extension_is_granted_once(session, world, check):
+    case = open_case(session, world, check)
+    for action in ("notify", "await_response", "grant_extension"):
+        cases.advance(session, world.officer, case.id, action)
+    case.state = "awaiting_response"
+    with pytest.raises(Conflict, match="granted once"):
+        cases.advance(session, world.officer, case.id, "grant_extension")
+
+
+def test_roles(session, world, check):
+    case = open_case(session, world, check)
+    with pytest.raises(Forbidden):
+        cases.advance(session, world.a.holder, case.id, "notify")
+    with pytest.raises(Forbidden):
+        cases.advance(session, world.legal, case.id, "notify")
+    with pytest.raises(NotFound):
+        cases.get_case(session, world.b.holder, case.id)
+    assert cases.list_cases(session, world.b.holder) == []
+    assert [c.id for c in cases.list_cases(session, world.a.holder)] == [case.id]
+
+
+def test_stale_version_is_refused(session, world, check):
+    case = open_case(session, world, check)
+    stale = case.version
+    cases.advance(session, world.officer, case.id, "notify")
+    session.commit()
+    with pytest.raises(Conflict, match="changed since you opened it"):
+        cases.advance(session, world.officer, case.id, "await_response", expected_version=stale)
+
+
+# -- the legal clock -------------------------------------------------------------------------
+
+def due_dates(case) -> dict[str, date | None]:
+    return {d.rule.key: d.due for d in cases.case_deadlines(case, PROFILES[case.jurisdiction])}
+
+
+def test_eu_deadlines_skip_weekends_and_holidays(session, world, check):
+    case = open_case(session, world, check)  # detained Friday 18 December 2026, Hamburg
+    assert due_dates(case)["notify"] == date(2026, 12, 21)  # next working day is Monday
+    assert due_dates(case)["holder_response"] is None  # starts when notified
+    cases.advance(session, world.officer, case.id, "notify", today=date(2026, 12, 21))
+    cases.advance(session, world.officer, case.id, "await_response", today=date(2026, 12, 21))
+    # 10 working days from Mon 21 Dec, skipping Christmas Day and New Year's Day.
+    assert due_dates(case)["holder_response"] == date(2027, 1, 6)
+    assert due_dates(case)["declarant_objection"] == date(2027, 1, 6)
+    cases.advance(session, world.officer, case.id, "grant_extension", today=date(2026, 12, 30))
+    assert due_dates(case)["holder_response"] == date(2027, 1, 20)  # +10 working days
+    assert cases.next_deadline(case, PROFILES["EU"]).rule.key == "declarant_objection"
+
+
+def test_eu_perishable_goods_get_three_working_days(session, world, check):
+    case = open_case(session, world, check, procedure="perishable")
+    cases.advance(session, world.officer, case.id, "notify", today=date(2026, 12, 21))
+    assert due_dates(case)["holder_response"] == date(2026, 12, 24)
+
+
+def test_eu_small_consignment_has_its_own_clock(session, world, check):
+    case = open_case(session, world, check, procedure="small_consignment")
+    cases.advance(session, world.officer, case.id, "notify", today=date(2026, 12, 21))
+    dates = due_dates(case)
+    assert "holder_response" not in dates and dates["small_consignment_views"] == date(2027, 1, 6)
+
+
+def test_us_deadlines(session, world, check):
+    check.created_at = datetime(2026, 11, 23, 9, tzinfo=timezone.utc)  # presented on a Monday
+    session.commit()
+    case = cases.open_detention(session, world.officer, PROFILES, check.id, {
+        "jurisdiction": "US", "legal_basis": "recordation", "office": "Port of Newark", "office_country": "US"},
+        today=date(2026, 11, 24))
+    dates = due_dates(case)
+    # Five business days from presentation, Thanksgiving (26 Nov) not counted.
+    assert dates["detention_decision"] == date(2026, 12, 1)
+    assert dates["detention_limit"] == date(2026, 12, 23)  # 30 calendar days
+    assert dates["notify"] == date(2026, 12, 2)  # 5 business days from detention on 24 Nov
+
+
+def test_deemed_consent_applied_on_access_and_by_the_job(session, world, check):
+    first = open_case(session, world, check)
+    cases.advance(session, world.officer, first.id, "notify", today=date(2026, 12, 21))
+    session.commit()
+    assert not cases.apply_deemed_consent(session, first, today=date(2027, 1, 6))  # still in time
+    with freeze_time("2027-01-07"):
+        cases.advance(session, world.officer, first.id, "await_response")
+    assert first.declarant_consent == "deemed"
+    event = next(e for e in first.events if e.action == "deemed_consent")
+    assert "did not object by 2027-01-06" in event.note and event.actor_id is None
+    assert cases.apply_all_deemed_consents(session, PROFILES, today=date(2027, 2, 1)) == 0  # once only
+
+
+def test_dashboard_lists_overdue_first(session, world, check):
+    late = open_case(session, world, check)
+    other = Check(officer_id=world.officer.id, description="bags")
+    session.add(other)
+    session.commit()
+    fresh = cases.open_detention(session, world.officer, PROFILES, other.id, {
+        "jurisdiction": "EU", "legal_basis": "ex_officio", "office": "Hamburg", "office_country": "DE"},
+        today=date(2027, 1, 4))
+    session.commit()
+    rows = cases.dashboard(session, world.officer, PROFILES, today=date(2027, 1, 4))
+    assert [r.case.id for r in rows] == [late.id, fresh.id]
+    assert rows[0].deadline.overdue(date(2027, 1, 4)) and not rows[1].deadline.overdue(date(2027, 1, 4))
+
+
+def test_profiles_are_data_and_checked():
+    assert {"EU", "US"} <= set(PROFILES)
+    extra = parse_profiles('{"CH": {"name": "Switzerland", "deadlines": [{"key": "notify", "label": "n", '
+                           '"from": "detained", "days": 2}]}}')
+    assert extra["CH"].deadlines[0].days == 2
+    with pytest.raises(ProfileError):
+        parse_profiles('{"CH": {"deadlines": [{"key": "x", "label": "x", "from": "yesterday", "days": 1}]}}')
+    with pytest.raises(ProfileError):
+        parse_profiles("{not json")
+
+
+def test_two_officers_advancing_one_case_at_once(app, session, world, check):
+    """Both load the case, both act at the same moment: exactly one wins, the other is told."""
+    import threading
+
+    from sqlalchemy.orm import Session
+
+    from registry.extensions import db
+    from registry.models import User
+
+    case_id = open_case(session, world, check).id
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def officer_acts(action: str) -> None:
+        with app.app_context(), Session(db.engine) as own:
+            officer = own.get(User, world.officer.id)
+            own.get(DetentionCase, case_id)  # the page each officer has open
+            barrier.wait()
+            try:
+                cases.advance(own, officer, case_id, action, expected_version=1)
+                own.commit()
+                outcomes.append(f"won:{action}")
+            except Conflict as exc:
+                own.rollback()
+                outcomes.append(f"told:{exc}")
+
+    threads = [threading.Thread(target=officer_acts, args=(a,)) for a in ("notify", "notify")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(o.split(":")[0] for o in outcomes) == ["told", "won"], outcomes
+    assert "changed" in next(o for o in outcomes if o.startswith("told"))
+    session.expire_all()
+    stored = session.get(DetentionCase, case_id)
+    assert stored.state == "notified" and stored.version == 2
+    assert [e.action for e in stored.events] == ["open", "notify"]
