@@ -138,9 +138,9 @@ def init_storage(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from registry.web import admin, auth, checks, dossier, images, main, registry_browse
+    from registry.web import admin, auth, cases, checks, dossier, images, main, registry_browse
 
-    for module in (main, auth, dossier, registry_browse, checks, admin, images):
+    for module in (main, auth, dossier, registry_browse, checks, cases, admin, images):
         app.register_blueprint(module.bp)
 
 

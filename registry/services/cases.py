@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import select
@@ -154,6 +154,7 @@ def open_detention(session: Session, actor: User, profiles: Mapping[str, Profile
         presented_on=min(presented, today), detained_on=today, **values)
     if check.decision is None:
         check.decision, check.decision_reason = CheckDecision.DETAIN, "detention case opened"
+        check.decided_at = datetime.now(timezone.utc)
     session.add(case)
     session.flush()
     _event(session, actor, case, "open", "", "detained", note=str(raw.get("note") or ""))
@@ -171,6 +172,8 @@ def available_transitions(case: DetentionCase, actor: User) -> list[tuple[str, T
 def advance(session: Session, actor: User, case_id: int, action: str, *, expected_version: int | None = None,
             note: str = "", today: date | None = None) -> DetentionCase:
     """Apply one transition; refuse it with a message when the case's state does not allow it."""
+    if not any(actor.role in t.roles for t in TRANSITIONS.values()):
+        raise Forbidden("your role cannot change cases")
     case = get_case(session, actor, case_id)
     transition = TRANSITIONS.get(action)
     if transition is None:

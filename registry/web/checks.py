@@ -8,7 +8,7 @@ from sqlalchemy import select
 from registry.extensions import db
 from registry.forms import apply_service_errors
 from registry.forms.checks import CheckForm, DecisionForm, VerdictForm
-from registry.models import Check, CheckPhoto, Product, ReferenceImage, Role, Suggestion
+from registry.models import Check, CheckPhoto, DetentionCase, Product, ReferenceImage, Role, Suggestion
 from registry.services import checks as check_service
 from registry.services.errors import Conflict, NotFound, ValidationError
 from registry.web.common import actor, blobs, commit, form_values, roles_required, upload_policy
@@ -54,8 +54,9 @@ def show(check_id: int):
     products = {}
     for product in db.session.scalars(select(Product).where(Product.right_id.in_(right_ids)).order_by(Product.name)):
         products.setdefault(product.right_id, []).append(product)
+    case = db.session.scalar(select(DetentionCase).where(DetentionCase.check_id == check.id))
     return render_template("checks/show.html", check=check, references=references, products=products,
-                           verdict_form=VerdictForm(), decision_form=DecisionForm())
+                           verdict_form=VerdictForm(), decision_form=DecisionForm(), case=case)
 
 
 @bp.post("/<int:check_id>/suggestions/<int:suggestion_id>/verdict")

@@ -19,10 +19,12 @@ def template_context() -> dict:
                      ("Rights", url_for("dossier.rights")),
                      ("Products", url_for("dossier.products")),
                      ("Suppliers", url_for("dossier.suppliers")),
+                     ("Cases", url_for("cases.index")),
                      ("Import", url_for("dossier.import_file")),
                      ("Profile", url_for("dossier.profile"))]
         else:
             items = [("Checks", url_for("checks.index")),
+                     ("Cases", url_for("cases.index")),
                      ("Registry", url_for("registry.search")),
                      ("Holders", url_for("registry.organisations"))]
             if role == Role.OFFICER:

@@ -27,6 +27,7 @@ OBJECT_IDS = {
     "check_id": lambda w: w.check.id,
     "suggestion_id": lambda w: w.check.suggestions[0].id,
     "photo_id": lambda w: w.check.photos[0].id,
+    "case_id": lambda w: w.case.id,
 }
 # Routes a rights holder's role may never use: a 403 there is a role denial, not a leak.
 ROLE_DENIED_PREFIXES = ("/admin/", "/checks/")
@@ -81,7 +82,7 @@ def _call(client, rule, method, world):
 
 @pytest.fixture
 def world_with_check(app, session, world, blobs):
-    """The world plus an officer's check of ALPHA look-alikes, with a photo."""
+    """The world plus an officer's check of ALPHA look-alikes, with a photo, and its case."""
     from registry.services.checks import screen_declaration
     from registry.web.common import upload_policy
     from tests.registry.conftest import png_bytes
@@ -90,6 +91,14 @@ def world_with_check(app, session, world, blobs):
         world.check = screen_declaration(session, world.officer, blobs, app.extensions["engine"], upload_policy(),
                                          {"declared_brand": "A1pha"}, [(png_bytes(), "p.png")])
     session.commit()
+    from registry.services.cases import open_detention
+    from registry.services.profiles import load_profiles
+
+    world.case = open_detention(session, world.officer, load_profiles(), world.check.id, {
+        "jurisdiction": "EU", "legal_basis": "application", "office": "Hamburg", "office_country": "DE",
+        "goods_description": "shoes"})
+    session.commit()
+    assert world.case.organisation_id == world.a.organisation.id
     return world
 
 

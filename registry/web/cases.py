@@ -1,0 +1,101 @@
+"""Detention cases: the deadline dashboard, each case's clock and timeline, and its transitions."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, current_app, flash, redirect, render_template, url_for
+from flask_login import login_required
+
+from registry.extensions import db
+from registry.forms import apply_service_errors
+from registry.forms.cases import DetainForm, TransitionForm
+from registry.models import Role
+from registry.services import cases as case_service
+from registry.services import checks as check_service
+from registry.services.errors import Conflict, Forbidden, ValidationError
+from registry.services.profiles import load_profiles
+from registry.web.common import actor, commit, form_values, roles_required
+
+bp = Blueprint("cases", __name__)
+
+
+def profiles():
+    return load_profiles(current_app.config.get("JURISDICTION_PROFILES_FILE"))
+
+
+@bp.route("/checks/<int:check_id>/detain", methods=["GET", "POST"])
+@roles_required(Role.OFFICER)
+def detain(check_id: int):
+    check = check_service.get_check(db.session, actor(), check_id)
+    form = DetainForm()
+    form.jurisdiction.choices = [(code, p.name) for code, p in sorted(profiles().items())]
+    form.suggestion_id.choices = [(str(s.id), f"{s.brand_name} ({s.recommendation}, score {s.score:.2f})")
+                                  for s in check.suggestions if s.right_id] + [("", "None: ex officio")]
+    if not form.is_submitted():
+        form.goods_description.data = check.description
+        form.goods_quantity.data = str(check.quantity or "")
+        form.goods_unit.data = check.quantity_unit
+    if form.validate_on_submit():
+        try:
+            case = case_service.open_detention(db.session, actor(), profiles(), check_id, form_values(form))
+        except ValidationError as exc:
+            db.session.rollback()
+            apply_service_errors(form, exc)
+        except Conflict as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+            return redirect(url_for("checks.show", check_id=check_id))
+        else:
+            commit()
+            flash("Goods detained. Notify the declarant and the rights holder before the first deadline.", "success")
+            return redirect(url_for("cases.show", case_id=case.id))
+    return render_template("cases/detain.html", form=form, check=check), 400 if form.errors else 200
+
+
+@bp.get("/cases")
+@login_required
+def index():
+    today = date.today()
+    rows = case_service.dashboard(db.session, actor(), profiles(), today=today)
+    closed = [c for c in case_service.list_cases(db.session, actor()) if c.state not in case_service.OPEN_STATES]
+    return render_template("cases/index.html", rows=rows, closed=closed, today=today, states=case_service.STATES)
+
+
+@bp.get("/cases/<int:case_id>")
+@login_required
+def show(case_id: int):
+    user = actor()
+    case = case_service.get_case(db.session, user, case_id)
+    profile = profiles().get(case.jurisdiction)
+    if case_service.apply_deemed_consent(db.session, case, profile):
+        commit()  # deemed consent is applied when anyone looks at an overdue case
+    today = date.today()
+    return render_template("cases/show.html", case=case, profile=profile, today=today,
+                           deadlines=case_service.case_deadlines(case, profile) if profile else [],
+                           next_deadline=case_service.next_deadline(case, profile) if profile else None,
+                           transitions=case_service.available_transitions(case, user),
+                           states=case_service.STATES, form=TransitionForm())
+
+
+@bp.post("/cases/<int:case_id>/advance")
+@login_required
+def advance(case_id: int):
+    form = TransitionForm()
+    if not form.validate_on_submit():
+        flash("The form expired; nothing was changed. Try again.", "error")
+        return redirect(url_for("cases.show", case_id=case_id))
+    try:
+        version = int(form.version.data) if (form.version.data or "").isdigit() else None
+        case_service.advance(db.session, actor(), case_id, form.action.data or "", expected_version=version,
+                             note=form.note.data or "")
+    except (Conflict, ValidationError) as exc:
+        db.session.rollback()
+        flash(str(exc).split(": ", 1)[-1] if isinstance(exc, ValidationError) else str(exc), "error")
+    except Forbidden:
+        db.session.rollback()
+        raise
+    else:
+        commit()
+        flash("Case updated.", "success")
+    return redirect(url_for("cases.show", case_id=case_id))
