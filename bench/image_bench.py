@@ -144,6 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     cpu: list[float] = []
     right = wrong = missed = false_accept = 0
     base_right = base_false = 0
+    photo_right = photo_total = photo_false = photo_neg = 0
     n_pos = n_neg = 0
     phash_bits = np.unpackbits(index.phash, axis=1)
     for case in cs.cases:
@@ -154,6 +155,14 @@ def main(argv: list[str] | None = None) -> int:
         cpu.append(time.process_time() - c0)
         latencies.append(time.perf_counter() - t0)
         top = hits[0].brand_id if hits else None
+        for pi in range(len(photos)):
+            mine = [h.brand_id for h in hits if h.evidence.photo_index == pi]
+            if case.expected_brand_id is None:
+                photo_neg += 1
+                photo_false += bool(mine)
+            else:
+                photo_total += 1
+                photo_right += bool(mine) and mine[0] == case.expected_brand_id
         # Baseline: the plain pHash nearest neighbour of each whole photo.
         best = (10**9, None)
         for p in photos:
@@ -188,6 +197,10 @@ def main(argv: list[str] | None = None) -> int:
         f"image index: photo_only top-1 {right / max(n_pos, 1):.3f} ({right}/{n_pos}; "
         f"{wrong} wrong brand, {missed} nothing found); unregistered accepted "
         f"{false_accept / max(n_neg, 1):.3f} ({false_accept}/{n_neg})"
+    )
+    print(
+        f"per photo: top-1 {photo_right / max(photo_total, 1):.3f} ({photo_right}/{photo_total}); "
+        f"unregistered photos accepted {photo_false / max(photo_neg, 1):.3f} ({photo_false}/{photo_neg})"
     )
     print(
         f"baseline (pHash nearest neighbour): photo_only top-1 {base_right / max(n_pos, 1):.3f}; "

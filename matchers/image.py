@@ -9,18 +9,25 @@ So the index has two paths:
    numpy XOR + popcount. A near-identical copy is reported at once.
 2. **Local features.** Up to ``ref_features`` ORB keypoints per reference image go into one
    descriptor matrix for all references, indexed by a multi-table locality-sensitive hash
-   over random subsets of descriptor bits (numpy arrays only, so it saves and loads fast).
-   A photo's ORB descriptors look up their approximate nearest neighbours in the whole
-   registry at once and vote for reference images; only the best-voted few are then matched
-   exactly (brute-force Hamming, ratio test) and verified with a RANSAC homography that must
-   be geometrically sane (enough inliers and a high inlier share, orientation-preserving, a
-   plausible scale, a convex projected outline of reasonable area). A mirrored photo is tried
-   when the photo as taken gives no verified match.
+   over subsets of descriptor bits (numpy arrays only, so it saves and loads fast). A
+   photo's ORB descriptors look up their approximate nearest neighbours in the whole
+   registry at once and vote for reference images (a ratio test across brands keeps
+   generic patches from voting). Only the best-voted few are matched exactly (Hamming,
+   Lowe's ratio test) and verified with a USAC homography that must be geometrically sane
+   (orientation-preserving, a plausible scale, a convex projected outline of reasonable
+   area). The photo region is then warped back onto the reference and its colour-edge map
+   compared with the reference's (the appearance check). A mirrored photo is tried when
+   the photo as taken gives no verified match.
 
-The acceptance rule was calibrated on generated photos of brands that are not in the index
-(``bench/cases.py``): a verification needs many inliers *and* a large inlier share *and*
-inliers spread over the reference, because a fixed "15 inliers" rule accepts unrelated
-images at a high rate.
+Acceptance combines the appearance check, the share of candidate matches that fit the
+homography, and how much of the reference the inliers cover; it was calibrated on generated
+photos (``bench/cases.py``) of brands that are not in the index, because a fixed
+"15 inliers" rule accepts unrelated images at a high rate (the same letters in the same
+font, barcodes and chequered bands give dozens of consistent matches).
+
+Everything is deterministic: ORB is, the hash bits are chosen from a fixed seed, USAC is
+seeded, and references are kept in a canonical order so that the order they are given in
+does not matter.
 """
 
 from __future__ import annotations
@@ -64,15 +71,22 @@ class ImageHit:
 
 @dataclass(frozen=True)
 class _Params:
+    """Tuning of the index; saved with it so that a loaded index behaves the same."""
+
+    #: Reference images are resized to this long side before feature extraction.
     ref_side: int = 400
+    #: ORB keypoints kept per reference image (memory grows linearly with it).
     ref_features: int = 400
+    #: Photos are searched at this long side (a 4000x3000 photo is decoded at 1000x750).
     query_side: int = 640
     query_features: int = 1000
     lsh_tables: int = 6
     lsh_bits: int = 0  # 0: chosen from the number of descriptors
+    #: Candidates verified per photo (and for the mirror image).
     shortlist: int = 6
     mirror_shortlist: int = 3
     min_votes: float = 1.0
+    #: Hash buckets with more descriptors than this are skipped at lookup.
     max_bucket: int = 48
     relative_votes: float = 0.05
     vote_max_distance: int = 64
@@ -81,7 +95,8 @@ class _Params:
     ransac_threshold: float = 6.0
     min_inliers: int = 12
     min_inlier_ratio: float = 0.3
-    # Acceptance: appearance + weight * inlier share must reach accept_at (see _verify).
+    # Acceptance: appearance + ratio_weight * inlier share + spread_weight * inlier spread
+    # must reach accept_at; the score reaches 1 at certain_at (see _verify and _make_hit).
     ratio_weight: float = 0.5
     spread_weight: float = 0.25
     accept_at: float = 1.25
@@ -171,11 +186,6 @@ def _reference_features(args: tuple[int, Any, _Params]) -> tuple[int, dict[str, 
         "phash": _phash(photo.image),
         **_edge_thumbs(np.asarray(photo.image)),
     }, None
-
-
-def _popcount_rows(x: np.ndarray) -> np.ndarray:
-    """Hamming weight of each row of a (n, 32) uint8 array."""
-    return np.bitwise_count(x.view(np.uint64)).sum(axis=1, dtype=np.int32)
 
 
 # --------------------------------------------------------------------------------------------
@@ -661,13 +671,6 @@ class ImageIndex:
             )
             hits.append(ImageHit(self.brand_ids[int(img)], score, ev, reason))
         return hits
-
-
-def _gradient_magnitude(a: np.ndarray) -> np.ndarray:
-    a = a.astype(np.float32)
-    gx = cv2.Sobel(a, cv2.CV_32F, 1, 0, ksize=3)
-    gy = cv2.Sobel(a, cv2.CV_32F, 0, 1, ksize=3)
-    return cv2.magnitude(gx, gy)
 
 
 def _colour_edges(rgb: np.ndarray) -> np.ndarray:
