@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import getpass
 import sys
+from datetime import date
 
 import click
 from flask import Flask
@@ -44,6 +45,7 @@ users_cli = click.Group("users", help="Manage user accounts.")
 orgs_cli = click.Group("orgs", help="Approve and suspend organisations.")
 demo_cli = click.Group("demo", help="Demo data.")
 audit_cli = click.Group("audit", help="Check the audit log.")
+case_cli = click.Group("case", help="Detention cases.")
 
 
 @users_cli.command("create")
@@ -188,6 +190,61 @@ def screen(photos: tuple[str, ...], gtins: tuple[str, ...], **fields) -> None:
         click.echo(f"note: {note}")
 
 
+def _officer(email: str | None) -> User:
+    query = select(User).where(User.role == Role.OFFICER, User.active.is_(True))
+    if email:
+        query = query.where(User.email == email.strip().lower())
+    officer = db.session.scalar(query.order_by(User.id))
+    if officer is None:
+        _fail("no active customs officer account" + (f" '{email}'" if email else ""))
+    return officer
+
+
+@case_cli.command("list")
+def case_list() -> None:
+    """Open cases by next deadline, overdue first."""
+    from registry.services import cases
+    from registry.services.profiles import load_profiles
+
+    for row in cases.dashboard(db.session, _officer(None), load_profiles()):
+        d = row.deadline
+        due = f"{d.due.isoformat()} {d.label}" if d else "-"
+        flag = "OVERDUE " if d and d.overdue(date.today()) else ""
+        click.echo(f"#{row.case.id:<5} {row.case.jurisdiction:3} {cases.STATES[row.case.state]:40} {flag}{due}")
+
+
+@case_cli.command("advance")
+@click.argument("case_id", type=int)
+@click.argument("action")
+@click.option("--officer", default=None, help="E-mail of the officer acting (default: the first officer).")
+@click.option("--note", default="")
+def case_advance(case_id: int, action: str, officer: str | None, note: str) -> None:
+    """Move a case on, e.g. `case advance 12 notify`."""
+    from registry.services import cases
+
+    try:
+        case = cases.advance(db.session, _officer(officer), case_id, action, note=note)
+    except DomainError as exc:
+        db.session.rollback()
+        _fail(str(exc))
+    db.session.commit()
+    click.echo(f"Case #{case.id} is now: {cases.STATES[case.state]}.")
+
+
+@click.command("deadlines")
+def deadlines() -> None:
+    """The periodic job: apply deemed consent where its deadline passed, then list what is due."""
+    from registry.services import cases
+    from registry.services.profiles import load_profiles
+
+    applied = cases.apply_all_deemed_consents(db.session, load_profiles())
+    db.session.commit()
+    click.echo(f"Deemed consent applied to {applied} case(s).")
+    for row in cases.dashboard(db.session, _officer(None), load_profiles()):
+        if row.deadline and row.deadline.overdue(date.today()):
+            click.echo(f"OVERDUE #{row.case.id}: {row.deadline.label} (due {row.deadline.due.isoformat()})")
+
+
 @audit_cli.command("verify")
 def verify() -> None:
     """Walk the audit hash chain and report the first broken link."""
@@ -199,5 +256,5 @@ def verify() -> None:
 
 
 def register(app: Flask) -> None:
-    for group in (users_cli, orgs_cli, demo_cli, audit_cli, screen):
+    for group in (users_cli, orgs_cli, demo_cli, audit_cli, screen, case_cli, deadlines):
         app.cli.add_command(group)

@@ -76,3 +76,17 @@ def test_dashboard_shows_each_open_case_with_its_deadline(signed_in, session, wo
     case, _ = detain_from_a_check(officer, session)
     page = officer.get("/cases").get_data(as_text=True)
     assert f"#{case.id}" in page and "Notify the declarant" in page
+
+
+def test_case_commands(app, signed_in, session, world):
+    officer = signed_in(world.officer)
+    case, _ = detain_from_a_check(officer, session)
+    runner = app.test_cli_runner()
+    listing = runner.invoke(args=["case", "list"])
+    assert listing.exit_code == 0 and f"#{case.id}" in listing.output and "Notify the declarant" in listing.output
+    result = runner.invoke(args=["case", "advance", str(case.id), "destroy"])
+    assert result.exit_code == 1 and "cannot go to" in result.output
+    result = runner.invoke(args=["case", "advance", str(case.id), "notify", "--note", "faxed"])
+    assert result.exit_code == 0 and "Parties notified" in result.output
+    result = runner.invoke(args=["deadlines"])
+    assert result.exit_code == 0 and "Deemed consent applied to 0 case(s)" in result.output
