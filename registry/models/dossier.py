@@ -6,8 +6,7 @@ import enum
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import (JSON, Boolean, CheckConstraint, Date, Enum, ForeignKey, Integer,
-                        Numeric, String, Text, UniqueConstraint)
+from sqlalchemy import (JSON, Boolean, CheckConstraint, Date, Enum, ForeignKey, Numeric, String, Text, UniqueConstraint)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from registry.models.base import Base, StoredImage, Timestamped
