@@ -16,8 +16,7 @@ from __future__ import annotations
 import io
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -47,8 +46,6 @@ class DecodedPhoto:
     #: The container format that was decoded ("JPEG", "PNG", "WEBP", or "PIL" for an image
     #: object passed in directly).
     format: str
-    #: Free-form cache that matchers may fill (e.g. a grey-level array), keyed by matcher.
-    cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def size(self) -> tuple[int, int]:

@@ -166,3 +166,40 @@ def test_decode_all_never_raises_and_numbers_photos():
     assert notes[1].startswith("photo 3: empty")
     assert notes[2].startswith("photo 4: image too large")
     assert notes[3].startswith("photo 5: unsupported image source")
+
+
+# Property: whatever bytes arrive, decode() either returns an RGB photo or raises the one
+# documented error type; it never crashes with anything else.
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+_VALID = _jpeg((64, 48), quality=80)
+_VALID_PNG = io.BytesIO()
+Image.new("RGB", (64, 48), (5, 6, 7)).save(_VALID_PNG, "PNG")
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    base=st.sampled_from([_VALID, _VALID_PNG.getvalue()]),
+    edits=st.lists(st.tuples(st.integers(0, 10_000), st.integers(0, 255)), max_size=8),
+    cut=st.integers(0, 10_000),
+)
+def test_corrupted_files_raise_screening_error_only(base, edits, cut):
+    data = bytearray(base)
+    for pos, value in edits:
+        data[pos % len(data)] = value
+    data = bytes(data[: max(0, len(data) - cut % len(data))]) if cut % 3 == 0 else bytes(data)
+    try:
+        photo = decode(data)
+    except ScreeningError:
+        return
+    assert photo.image.mode == "RGB" and photo.image.size[0] > 0
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.binary(max_size=2048))
+def test_random_bytes_raise_screening_error_only(data):
+    try:
+        decode(data)
+    except ScreeningError:
+        pass
