@@ -237,9 +237,17 @@ def deadlines() -> None:
     from registry.services import cases
     from registry.services.profiles import load_profiles
 
+    from flask import current_app
+
+    from registry.mail import mailer_from_config
+    from registry.services.notifications import deliver_pending
+
     applied = cases.apply_all_deemed_consents(db.session, load_profiles())
     db.session.commit()
     click.echo(f"Deemed consent applied to {applied} case(s).")
+    sent = deliver_pending(db.session, mailer_from_config(current_app.config),
+                           sender=current_app.config["MAIL_SENDER"])
+    click.echo(f"Notices delivered: {sent}.")
     for row in cases.dashboard(db.session, _officer(None), load_profiles()):
         if row.deadline and row.deadline.overdue(date.today()):
             click.echo(f"OVERDUE #{row.case.id}: {row.deadline.label} (due {row.deadline.due.isoformat()})")

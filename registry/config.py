@@ -18,6 +18,12 @@ _ENVIRONMENT = {
     "BLOB_DIR": "BLOB_DIR",
     "REDIS_URL": "REDIS_URL",
     "JURISDICTION_PROFILES_FILE": "JURISDICTION_PROFILES_FILE",
+    "MAIL_SERVER": "MAIL_SERVER",
+    "MAIL_PORT": "MAIL_PORT",
+    "MAIL_USERNAME": "MAIL_USERNAME",
+    "MAIL_PASSWORD": "MAIL_PASSWORD",
+    "MAIL_SENDER": "MAIL_SENDER",
+    "MAIL_OUTBOX_DIR": "MAIL_OUTBOX_DIR",
     "RATELIMIT_STORAGE_URI": "RATELIMIT_STORAGE_URI",
     "SESSION_COOKIE_SECURE": "SESSION_COOKIE_SECURE",
     "FORCE_HTTPS": "FORCE_HTTPS",
@@ -33,6 +39,9 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{instance / 'registry.sqlite3'}",
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "BLOB_DIR": str(instance / "blobs"),
+        # E-mail goes to SMTP when MAIL_SERVER is set, otherwise to .eml files here.
+        "MAIL_OUTBOX_DIR": str(instance / "outbox"),
+        "MAIL_SENDER": "no-reply@registry.local",
         "SECRET_KEY": None,  # read from or written to instance/secret_key when not set
         "WTF_CSRF_TIME_LIMIT": 8 * 3600,
         "SESSION_COOKIE_HTTPONLY": True,

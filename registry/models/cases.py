@@ -70,3 +70,28 @@ class CaseEvent(Base):
 
     case: Mapped[DetentionCase] = relationship(back_populates="events")
     actor: Mapped[User | None] = relationship()
+
+
+class Notice(Base):
+    """A detention notice to a rights holder: shown in the app and sent by e-mail.
+
+    ``disclosed`` records what the notice told the holder about the declaration, and on
+    which legal basis: a disclosure is itself evidence.
+    """
+
+    __tablename__ = "notices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("detention_cases.id"), index=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    recipient: Mapped[str] = mapped_column(String(320), default="")
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    disclosed: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    #: "pending", "sent" (through SMTP or into the outbox), "in-app" (no e-mail address) or "failed".
+    delivery: Mapped[str] = mapped_column(String(20), default="pending")
+    delivery_ref: Mapped[str] = mapped_column(String(300), default="")
+    read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    case: Mapped[DetentionCase] = relationship()

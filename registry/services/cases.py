@@ -170,7 +170,8 @@ def available_transitions(case: DetentionCase, actor: User) -> list[tuple[str, T
 
 
 def advance(session: Session, actor: User, case_id: int, action: str, *, expected_version: int | None = None,
-            note: str = "", today: date | None = None) -> DetentionCase:
+            note: str = "", today: date | None = None,
+            profiles: Mapping[str, Profile] | None = None) -> DetentionCase:
     """Apply one transition; refuse it with a message when the case's state does not allow it."""
     if not any(actor.role in t.roles for t in TRANSITIONS.values()):
         raise Forbidden("your role cannot change cases")
@@ -198,6 +199,8 @@ def advance(session: Session, actor: User, case_id: int, action: str, *, expecte
         elif action == "grant_extension":
             case.extension_granted_on = today
         _event(session, actor, case, action, source, transition.target, note=note)
+        if action == "notify":
+            _notify_holder(session, actor, case, profiles)
         session.flush()
     except StaleDataError:
         # The version column no longer matched: someone else's change committed first.
@@ -205,6 +208,20 @@ def advance(session: Session, actor: User, case_id: int, action: str, *, expecte
         raise Conflict("another user changed this case at the same moment; nothing was saved. "
                        "Look at its timeline and try again") from None
     return case
+
+
+def _notify_holder(session: Session, actor: User, case: DetentionCase,
+                   profiles: Mapping[str, Profile] | None) -> None:
+    from registry.services.notifications import record_notices
+    from registry.services.profiles import load_profiles
+
+    profile = (profiles or load_profiles()).get(case.jurisdiction)
+    if profile is None:
+        return
+    deadline = next_deadline(case, profile)
+    text = (f"{deadline.label} by {deadline.due:%A %d %B %Y} ({deadline.rule.basis})" if deadline
+            else "see the case")
+    record_notices(session, actor, case, profile, text)
 
 
 def _event(session: Session, actor: User | None, case: DetentionCase, action: str, source: str, target: str, *,

@@ -36,6 +36,9 @@ class Profile:
     procedures: tuple[str, ...]
     legal_bases: tuple[str, ...]
     deadlines: tuple[DeadlineRule, ...] = field(default_factory=tuple)
+    #: Declaration fields a detention notice may disclose to the rights holder, and why.
+    disclose_fields: tuple[str, ...] = ()
+    disclose_basis: str = ""
 
 
 class ProfileError(ValueError):
@@ -72,7 +75,9 @@ def parse_profiles(text: str, source: str = "profiles") -> dict[str, Profile]:
         profiles[code] = Profile(
             code=code, name=data.get("name", code), procedures=tuple(data.get("procedures", ("standard",))),
             legal_bases=tuple(data.get("legal_bases", ("ex_officio",))),
-            deadlines=tuple(_rule(d, where) for d in data.get("deadlines", ())))
+            deadlines=tuple(_rule(d, where) for d in data.get("deadlines", ())),
+            disclose_fields=tuple(data.get("disclose_on_notify", {}).get("fields", ())),
+            disclose_basis=data.get("disclose_on_notify", {}).get("basis", ""))
     return profiles
 
 

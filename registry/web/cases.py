@@ -13,6 +13,8 @@ from registry.forms.cases import DetainForm, TransitionForm
 from registry.models import Role
 from registry.services import cases as case_service
 from registry.services import checks as check_service
+from registry.services import notifications
+from registry.mail import mailer_from_config
 from registry.services.errors import Conflict, Forbidden, ValidationError
 from registry.services.profiles import load_profiles
 from registry.web.common import actor, commit, form_values, roles_required
@@ -88,7 +90,7 @@ def advance(case_id: int):
     try:
         version = int(form.version.data) if (form.version.data or "").isdigit() else None
         case_service.advance(db.session, actor(), case_id, form.action.data or "", expected_version=version,
-                             note=form.note.data or "")
+                             note=form.note.data or "", profiles=profiles())
     except (Conflict, ValidationError) as exc:
         db.session.rollback()
         flash(str(exc).split(": ", 1)[-1] if isinstance(exc, ValidationError) else str(exc), "error")
@@ -97,5 +99,21 @@ def advance(case_id: int):
         raise
     else:
         commit()
+        deliver_notices()
         flash("Case updated.", "success")
     return redirect(url_for("cases.show", case_id=case_id))
+
+
+def deliver_notices() -> None:
+    notifications.deliver_pending(db.session, mailer_from_config(current_app.config),
+                                  sender=current_app.config["MAIL_SENDER"])
+
+
+@bp.get("/notices")
+@roles_required(Role.HOLDER)
+def notices():
+    items = notifications.notices_for(db.session, actor())
+    unread = {n.id for n in items if n.read_at is None}
+    notifications.mark_read(db.session, actor(), items)
+    commit()
+    return render_template("cases/notices.html", notices=items, unread=unread)

@@ -20,6 +20,7 @@ def template_context() -> dict:
                      ("Products", url_for("dossier.products")),
                      ("Suppliers", url_for("dossier.suppliers")),
                      ("Cases", url_for("cases.index")),
+                     ("Notices", url_for("cases.notices")),
                      ("Import", url_for("dossier.import_file")),
                      ("Profile", url_for("dossier.profile"))]
         else:

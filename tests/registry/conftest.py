@@ -53,6 +53,7 @@ def app(database_url, tmp_path):
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SECRET_KEY": "test-secret",
         "BLOB_DIR": str(tmp_path / "blobs"),
+        "MAIL_OUTBOX_DIR": str(tmp_path / "outbox"),
         "RATELIMIT_ENABLED": False,
     })
     with app.app_context():

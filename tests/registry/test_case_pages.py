@@ -90,3 +90,57 @@ def test_case_commands(app, signed_in, session, world):
     assert result.exit_code == 0 and "Parties notified" in result.output
     result = runner.invoke(args=["deadlines"])
     assert result.exit_code == 0 and "Deemed consent applied to 0 case(s)" in result.output
+
+
+def test_notify_sends_a_notice_with_the_deadline_and_records_the_disclosure(app, signed_in, session, world):
+    from pathlib import Path
+
+    from registry.models import AuditEvent, Notice
+
+    officer = signed_in(world.officer)
+    case, _ = detain_from_a_check(officer, session)
+    advance(officer, case, "notify")
+    notice = session.scalars(select(Notice)).one()
+    assert notice.recipient == "contact@alpha.example" and notice.delivery == "sent"
+    assert "Your deadline: Rights holder confirms the infringement" in notice.body
+    assert "Manufacturer as declared: Guangzhou Quick Shoes Trading" in notice.body  # EU discloses it
+    assert notice.disclosed["basis"].startswith("Art. 17(4)")
+    outbox = list(Path(app.config["MAIL_OUTBOX_DIR"]).glob("*.eml"))
+    assert len(outbox) == 1 and "Detention notice: case #" in outbox[0].read_text()
+    disclosure = session.scalars(select(AuditEvent).where(AuditEvent.action == "case.disclose")).one()
+    assert disclosure.after["to"] == ["contact@alpha.example"] and "manufacturer" in disclosure.after["fields"]
+
+    holder = signed_in(world.a.holder)
+    page = holder.get("/notices").get_data(as_text=True)
+    assert "Detention notice: case #" in page and "new" in page
+    assert "new</strong>" not in holder.get("/notices").get_data(as_text=True)  # read now
+    other = signed_in(world.b.holder).get("/notices").get_data(as_text=True)
+    assert "Detention notice: case" not in other and "No notices." in other
+
+
+def test_a_failed_delivery_is_kept_and_retried(app, signed_in, session, world):
+    from registry.models import Notice
+    from registry.services.notifications import deliver_pending
+
+    class Down:
+        def send(self, message):
+            raise OSError("connection refused")
+
+    officer = signed_in(world.officer)
+    case, _ = detain_from_a_check(officer, session)
+    app.config["MAIL_OUTBOX_DIR"] = "/proc/not-writable"  # the outbox cannot be written either
+    advance(officer, case, "notify")
+    notice = session.scalars(select(Notice)).one()
+    session.refresh(notice)
+    assert notice.delivery == "failed"
+    session.expire_all()
+    assert session.get(DetentionCase, case.id).state == "notified"  # the step itself stands
+    assert deliver_pending(session, Down()) == 0
+    sent = []
+
+    class Up:
+        def send(self, message):
+            sent.append(message["To"])
+            return "ok"
+
+    assert deliver_pending(session, Up()) == 1 and sent == ["contact@alpha.example"]

@@ -1,0 +1,97 @@
+"""Detention notices to rights holders: recorded with the transition, delivered after commit.
+
+A notice row is written in the same transaction as the "parties notified" step, so nothing
+acknowledged is lost; delivery (SMTP or the outbox) happens after the commit and is retried
+by the periodic job for any notice still pending.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from email.message import EmailMessage
+from email.utils import make_msgid
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from registry.models import DetentionCase, Notice, User
+from registry.services import audit
+from registry.services.profiles import Profile
+
+FIELD_LABELS = {"declarant": "Declarant", "consignor": "Consignor or exporter", "consignee": "Consignee or importer",
+                "manufacturer": "Manufacturer as declared", "origin_country": "Country of origin",
+                "document_number": "Transport document", "quantity": "Quantity declared"}
+
+
+def record_notices(session: Session, actor: User | None, case: DetentionCase, profile: Profile,
+                   deadline_text: str) -> list[Notice]:
+    """Write a notice for each of the holder's contacts (or one in-app notice without any)."""
+    if case.organisation is None:
+        return []  # an ex officio case without a known right holder: nobody to notify here
+    check = case.check
+    disclosed = {}
+    for field in profile.disclose_fields:
+        value = getattr(check, field, None)
+        if value not in (None, "", []):
+            disclosed[field] = str(value)
+    lines = [
+        f"Customs have detained goods that may infringe your right {case.right.label if case.right else ''}.",
+        "",
+        f"Case: #{case.id} ({profile.name})",
+        f"Goods: {case.goods_description}" + (f", {case.goods_quantity:g} {case.goods_unit}".rstrip()
+                                              if case.goods_quantity is not None else ""),
+        f"Detained on: {case.detained_on.isoformat()} by {case.office}",
+        f"Photos: {len(check.photos)} (in the case, signed-in holders only)",
+        f"Your deadline: {deadline_text}",
+    ]
+    if disclosed:
+        lines += ["", f"Disclosed to you under {profile.disclose_basis}:"]
+        lines += [f"  {FIELD_LABELS.get(k, k)}: {v}" for k, v in disclosed.items()]
+    lines += ["", "Answer in the registry: confirm the infringement or say the goods are genuine, before the deadline."]
+    body = "\n".join(lines)
+    subject = f"Detention notice: case #{case.id}, {case.right.mark_text if case.right else 'goods detained'}"
+    contacts = case.organisation.contacts or [None]
+    notices = []
+    for contact in contacts:
+        notice = Notice(case_id=case.id, organisation_id=case.organisation_id,
+                        recipient=contact.email if contact else "", subject=subject, body=body,
+                        disclosed={"fields": disclosed, "basis": profile.disclose_basis},
+                        delivery="pending" if contact else "in-app")
+        session.add(notice)
+        notices.append(notice)
+    session.flush()
+    audit.record(session, actor, "case.disclose", object_type="case", object_id=case.id,
+                 organisation_id=case.organisation_id,
+                 after={"to": [n.recipient or "in-app" for n in notices], "fields": sorted(disclosed),
+                        "basis": profile.disclose_basis})
+    return notices
+
+
+def deliver_pending(session: Session, mailer, *, sender: str = "no-reply@registry.local") -> int:
+    """Send every pending notice; a failure is recorded and retried next time."""
+    sent = 0
+    for notice in session.scalars(select(Notice).where(Notice.delivery.in_(("pending", "failed"))).order_by(Notice.id)):
+        message = EmailMessage()
+        message["From"], message["To"], message["Subject"] = sender, notice.recipient, notice.subject
+        message["Message-ID"] = make_msgid(idstring=f"notice-{notice.id}", domain="registry.local")
+        message.set_content(notice.body)
+        try:
+            notice.delivery_ref = mailer.send(message)[:300]
+            notice.delivery = "sent"
+            sent += 1
+        except OSError as exc:
+            notice.delivery, notice.delivery_ref = "failed", str(exc)[:300]
+    session.commit()
+    return sent
+
+
+def notices_for(session: Session, actor: User) -> list[Notice]:
+    return list(session.scalars(select(Notice).where(Notice.organisation_id == (actor.organisation_id or -1))
+                                .order_by(Notice.id.desc())))
+
+
+def mark_read(session: Session, actor: User, notices: list[Notice]) -> None:
+    now = datetime.now(timezone.utc)
+    for notice in notices:
+        if notice.read_at is None and notice.organisation_id == actor.organisation_id:
+            notice.read_at = now
