@@ -396,7 +396,7 @@ class Engine:
         if declared:
             f.has_declared = True
             f.declared_text = declared
-            f.declared = self._text.search(declared)
+            f.declared = self._text.search(declared, name=True)
         if description:
             f.has_description = True
             f.description_text = description

@@ -216,7 +216,9 @@ def _windows(text: str, max_words: int, max_len: int,
 
 def _breakers(words: set[str]) -> frozenset[str]:
     """Common words that are not a word of any mark, plus "#digits" when no mark word is a number."""
-    out = {w for w in COMMON_WORDS if w not in words}
+    # One- and two-letter words ("in", "an", "on") are as often the pieces of a brand split by
+    # a space ("PEB IN" for "Pebin") as real words, so they never break a window.
+    out = {w for w in COMMON_WORDS if w not in words and len(w) >= 3}
     if not any(w.isdigit() for w in words):
         out.add("#digits")
     return frozenset(out)
@@ -294,14 +296,19 @@ class TextIndex:
         """The indexed ``(brand_id, word_mark)`` pairs, sorted."""
         return [(m.brand_id, m.text) for m in self._marks]
 
-    def hits(self, text: str) -> list[MarkHit]:
-        """Return every (window, mark) pair of ``text`` at or above ``min_similarity``."""
+    def hits(self, text: str, *, name: bool = False) -> list[MarkHit]:
+        """Return every (window, mark) pair of ``text`` at or above ``min_similarity``.
+
+        ``name=True`` says the text is a name (a declared brand), not a description: every
+        run of words is then tried, common words included ("The Original" may be a mark).
+        """
         out: list[MarkHit] = []
         if not self._marks or not text:
             return out
         marks = self._marks
         cache = self._cache
-        for key, plain, shown in _windows(text, self.max_words, self.max_len, self._breakers):
+        breakers = frozenset() if name else self._breakers
+        for key, plain, shown in _windows(text, self.max_words, self.max_len, breakers):
             found = cache.get(plain)
             if found is None:
                 found = self._lookup(key, plain)
@@ -345,13 +352,13 @@ class TextIndex:
                 res.append((ci, round(sim, 4), how))
         return tuple(res)
 
-    def search(self, text: str) -> dict[str, MarkHit]:
+    def search(self, text: str, *, name: bool = False) -> dict[str, MarkHit]:
         """Return the best hit per brand found in ``text`` (brand_id -> :class:`MarkHit`)."""
-        return _best_per_brand(self.hits(text))
+        return _best_per_brand(self.hits(text, name=name))
 
 
 def brute_force_hits(text: str, marks: Iterable[tuple[str, str]], *,
-                     min_similarity: float = MIN_SIMILARITY) -> list[MarkHit]:
+                     min_similarity: float = MIN_SIMILARITY, name: bool = False) -> list[MarkHit]:
     """Plain reference for :meth:`TextIndex.hits`: compare every window with every mark.
 
     Uses the same windows and :func:`similarity` as the index, so the two differ only in
@@ -363,7 +370,8 @@ def brute_force_hits(text: str, marks: Iterable[tuple[str, str]], *,
     max_words = min(max(m.words for m in prepared) + 1, 6)
     max_len = max(len(m.key) for m in prepared) + 2
     out = []
-    for key, plain, shown in _windows(text, max_words, max_len, _breakers(mark_words)):
+    breakers = frozenset() if name else _breakers(mark_words)
+    for key, plain, shown in _windows(text, max_words, max_len, breakers):
         for m in prepared:
             if (len(key) < _MIN_FUZZY_LEN or len(m.key) < _MIN_FUZZY_LEN) and key != m.key:
                 continue

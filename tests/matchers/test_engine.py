@@ -386,7 +386,8 @@ def test_indexed_screening_agrees_with_a_brute_force_scan() -> None:
     fast = Engine(refs, images=False)
     slow = Engine(refs, images=False)
     marks = [(r.brand_id, r.name) for r in refs]
-    slow._text.search = lambda text: best_per_brand(brute_force_hits(text, marks))  # type: ignore[method-assign]  # noqa: SLF001
+    slow._text.search = lambda text, name=False: best_per_brand(  # type: ignore[method-assign]
+        brute_force_hits(text, marks, name=name))
     for _ in range(80):
         word = list(rnd.choice(names))
         word[rnd.randrange(len(word))] = rnd.choice(string.ascii_lowercase)

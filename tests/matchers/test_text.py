@@ -163,3 +163,12 @@ def test_similarity_is_symmetric_and_bounded(a: str, b: str) -> None:
     assert s1 == pytest.approx(s2)
     assert 0.0 <= s1 <= 1.0
     assert (s1 == 1.0) == (a == b)
+
+
+def test_a_space_inside_a_mark_is_undone_even_around_short_words() -> None:
+    index = TextIndex([("p", "Pebin"), ("s", "Skuhan"), ("o", "The Original")])
+    assert index.search("PEB IN", name=True)["p"].similarity == 1.0
+    assert index.search("Skuh an", name=True)["s"].similarity == 1.0
+    assert index.search("200 pairs of shoes PEB IN box")["p"].similarity == 1.0
+    # A mark made of everyday words is still found when declared as a brand.
+    assert index.search("The Original", name=True)["o"].similarity == 1.0
