@@ -51,6 +51,7 @@ class DetentionCase(Timestamped, Base):
     right: Mapped[Right | None] = relationship()
     events: Mapped[list[CaseEvent]] = relationship(back_populates="case", order_by="CaseEvent.id",
                                                    cascade="all, delete-orphan")
+    responses: Mapped[list[HolderResponse]] = relationship(order_by="HolderResponse.id")
 
 
 class CaseEvent(Base):
@@ -95,3 +96,23 @@ class Notice(Base):
     read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     case: Mapped[DetentionCase] = relationship()
+
+
+class HolderResponse(Base):
+    """The rights holder's answer to a detention notice, kept as evidence."""
+
+    __tablename__ = "holder_responses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("detention_cases.id"), index=True)
+    actor_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    #: "infringement", "genuine" or "extension" (more time asked, no answer yet).
+    answer: Mapped[str] = mapped_column(String(20))
+    #: Registered distinguishing features the goods get wrong, as (id, text) at answer time.
+    wrong_features: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    cited_image_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    consent_to_destruction: Mapped[bool] = mapped_column(default=False)
+    reasons: Mapped[str] = mapped_column(Text, default="")
+
+    actor: Mapped[User] = relationship()

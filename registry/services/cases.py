@@ -16,7 +16,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from registry.models import (CaseEvent, Check, CheckDecision, DetentionCase, Role, Suggestion, User)
+from registry.models import (CaseEvent, Check, CheckDecision, DetentionCase, HolderResponse, Product,
+                             ProductFeature, ReferenceImage, Role, Suggestion, User)
 from registry.services import audit
 from registry.services.auth import require_role
 from registry.services.calendar import add_working_days
@@ -55,10 +56,11 @@ TRANSITIONS: dict[str, Transition] = {
                                  "awaiting_response", frozenset({Role.OFFICER})),
     "grant_extension": Transition("Grant the rights holder an extension", frozenset({"awaiting_response"}),
                                   "extension_granted", frozenset({Role.OFFICER})),
+    # Officers record an answer received by other means; holders answer with respond().
     "confirm_infringement": Transition("Infringement confirmed by the rights holder", frozenset(_RESPONSE),
-                                       "infringement_confirmed", frozenset({Role.OFFICER, Role.HOLDER})),
+                                       "infringement_confirmed", frozenset({Role.OFFICER})),
     "deny_infringement": Transition("Goods are genuine or not infringing", frozenset(_RESPONSE),
-                                    "infringement_not_confirmed", frozenset({Role.OFFICER, Role.HOLDER})),
+                                    "infringement_not_confirmed", frozenset({Role.OFFICER})),
     "destroy": Transition("Goods destroyed", frozenset({"infringement_confirmed"}), "destroyed",
                           frozenset({Role.OFFICER})),
     "start_proceedings": Transition("Court proceedings started", frozenset({"infringement_confirmed"}),
@@ -173,9 +175,9 @@ def advance(session: Session, actor: User, case_id: int, action: str, *, expecte
             note: str = "", today: date | None = None,
             profiles: Mapping[str, Profile] | None = None) -> DetentionCase:
     """Apply one transition; refuse it with a message when the case's state does not allow it."""
+    case = get_case(session, actor, case_id)  # first, so another tenant's case is simply not found
     if not any(actor.role in t.roles for t in TRANSITIONS.values()):
         raise Forbidden("your role cannot change cases")
-    case = get_case(session, actor, case_id)
     transition = TRANSITIONS.get(action)
     if transition is None:
         raise ValidationError({"action": f"'{action}' is not something a case can do"})
@@ -183,6 +185,12 @@ def advance(session: Session, actor: User, case_id: int, action: str, *, expecte
         raise Forbidden(f"your role cannot '{transition.label.lower()}'")
     if expected_version is not None and case.version != expected_version:
         raise Conflict("the case changed since you opened it; look at its timeline and try again")
+    return _transition(session, actor, case, action, note=note, today=today, profiles=profiles)
+
+
+def _transition(session: Session, actor: User, case: DetentionCase, action: str, *, note: str,
+                today: date | None, profiles: Mapping[str, Profile] | None) -> DetentionCase:
+    transition = TRANSITIONS[action]
     if case.state not in transition.sources:
         allowed = ", ".join(STATES[s].lower() for s in sorted(transition.sources))
         raise Conflict(f"a case that is '{STATES[case.state].lower()}' cannot go to "
@@ -341,3 +349,64 @@ def dashboard(session: Session, actor: User, profiles: Mapping[str, Profile], *,
         profile = profiles.get(case.jurisdiction)
         rows.append(DashboardRow(case, next_deadline(case, profile) if profile else None))
     return sorted(rows, key=lambda row: row.sort_key(today))
+
+
+# -- the rights holder's answer ------------------------------------------------------------------
+
+ANSWERS = ("infringement", "genuine", "extension")
+
+
+def respond(session: Session, actor: User, case_id: int, raw: Mapping[str, Any], *,
+            profiles: Mapping[str, Profile] | None = None, today: date | None = None) -> HolderResponse:
+    """Record the holder's answer; confirm or deny the infringement, or ask for more time."""
+    from registry.services.profiles import load_profiles
+
+    require_role(actor, Role.HOLDER)
+    case = get_case(session, actor, case_id)
+    today = today or date.today()
+    if case.state not in _RESPONSE:
+        raise Conflict(f"the case is '{STATES[case.state].lower()}': it is not waiting for your answer")
+    profile = (profiles or load_profiles()).get(case.jurisdiction)
+    due = next((d.due for d in case_deadlines(case, profile) if d.rule.key in ("holder_response",)), None) \
+        if profile else None
+    if due is not None and today > due:
+        raise Conflict(f"the deadline for your answer passed on {due:%d %B %Y}; contact {case.office} directly")
+    answer = str(raw.get("answer") or "")
+    errors: dict[str, str] = {}
+    if answer not in ANSWERS:
+        errors["answer"] = "say whether the goods infringe your right, are genuine, or that you need more time"
+    if answer == "extension" and (case.extension_granted_on is not None or case.procedure == "perishable"):
+        errors["answer"] = "no (further) extension can be given for this case"
+    feature_ids = {int(i) for i in raw.get("wrong_features") or [] if str(i).isdigit()}
+    image_ids = {int(i) for i in raw.get("cited_images") or [] if str(i).isdigit()}
+    features = session.scalars(select(ProductFeature).join(Product).where(
+        ProductFeature.id.in_(feature_ids), Product.right_id == case.right_id)).all() if feature_ids else []
+    if len(features) != len(feature_ids):
+        errors["wrong_features"] = "pick features registered for the products of this right"
+    images = session.scalars(select(ReferenceImage.id).where(
+        ReferenceImage.id.in_(image_ids), ReferenceImage.organisation_id == actor.organisation_id)).all() \
+        if image_ids else []
+    if len(images) != len(image_ids):
+        errors["cited_images"] = "cite your own registered images"
+    reasons = str(raw.get("reasons") or "").strip()
+    if answer == "infringement" and not (reasons or features):
+        errors["reasons"] = "say why the goods infringe: pick the features they get wrong or explain"
+    if errors:
+        raise ValidationError(errors)
+    response = HolderResponse(
+        case_id=case.id, actor_id=actor.id, answer=answer,
+        wrong_features=[{"id": f.id, "text": f.description, "covert": f.covert} for f in features],
+        cited_image_ids=sorted(image_ids), consent_to_destruction=bool(raw.get("consent_to_destruction")),
+        reasons=reasons[:10_000])
+    session.add(response)
+    session.flush()
+    audit.record(session, actor, "case.response", object_type="case", object_id=case.id,
+                 organisation_id=case.organisation_id,
+                 after={"answer": answer, "wrong_features": [f.id for f in features],
+                        "cited_images": sorted(image_ids), "consent": response.consent_to_destruction})
+    if answer == "extension":
+        _event(session, actor, case, "extension_requested", case.state, case.state, note=reasons)
+    else:
+        _transition(session, actor, case, "confirm_infringement" if answer == "infringement" else "deny_infringement",
+                    note=reasons, today=today, profiles=profiles)
+    return response

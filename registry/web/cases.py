@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
 from registry.extensions import db
 from registry.forms import apply_service_errors
 from registry.forms.cases import DetainForm, TransitionForm
-from registry.models import Role
+from sqlalchemy import select
+
+from registry.models import Product, Role
 from registry.services import cases as case_service
 from registry.services import checks as check_service
 from registry.services import notifications
@@ -73,7 +75,13 @@ def show(case_id: int):
     if case_service.apply_deemed_consent(db.session, case, profile):
         commit()  # deemed consent is applied when anyone looks at an overdue case
     today = date.today()
-    return render_template("cases/show.html", case=case, profile=profile, today=today,
+    products, images = [], []
+    if user.role == Role.HOLDER and case.right_id:
+        products = db.session.scalars(select(Product).where(Product.right_id == case.right_id)
+                                      .order_by(Product.name)).all()
+        images = [image for product in products for image in product.images] + list(case.right.logos)
+    return render_template("cases/show.html", case=case, profile=profile, today=today, products=products,
+                           images=images, answering=user.role == Role.HOLDER and case.state in ("awaiting_response", "extension_granted"),
                            deadlines=case_service.case_deadlines(case, profile) if profile else [],
                            next_deadline=case_service.next_deadline(case, profile) if profile else None,
                            transitions=case_service.available_transitions(case, user),
@@ -107,6 +115,28 @@ def advance(case_id: int):
 def deliver_notices() -> None:
     notifications.deliver_pending(db.session, mailer_from_config(current_app.config),
                                   sender=current_app.config["MAIL_SENDER"])
+
+
+@bp.post("/cases/<int:case_id>/respond")
+@roles_required(Role.HOLDER)
+def respond(case_id: int):
+    form = TransitionForm()  # the CSRF token; the answer's fields are read below
+    if not form.validate_on_submit():
+        flash("The form expired; nothing was recorded. Try again.", "error")
+        return redirect(url_for("cases.show", case_id=case_id))
+    raw = {"answer": request.form.get("answer"), "wrong_features": request.form.getlist("wrong_features"),
+           "cited_images": request.form.getlist("cited_images"), "reasons": request.form.get("reasons", ""),
+           "consent_to_destruction": request.form.get("consent_to_destruction") == "yes"}
+    try:
+        case_service.respond(db.session, actor(), case_id, raw, profiles=profiles())
+    except (Conflict, ValidationError) as exc:
+        db.session.rollback()
+        message = "; ".join(exc.errors.values()) if isinstance(exc, ValidationError) else str(exc)
+        flash(f"Nothing was recorded: {message}", "error")
+    else:
+        commit()
+        flash("Your answer is recorded in the case.", "success")
+    return redirect(url_for("cases.show", case_id=case_id))
 
 
 @bp.get("/notices")

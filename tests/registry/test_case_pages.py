@@ -42,11 +42,17 @@ def test_officer_detains_holder_confirms_officer_closes(signed_in, session, worl
     cases_page = holder.get("/cases").get_data(as_text=True)
     assert f"#{case.id}" in cases_page
     own = holder.get(f"/cases/{case.id}").get_data(as_text=True)
-    assert "Infringement confirmed by the rights holder" in own and "Goods destroyed" not in own
-    assert advance(holder, case, "confirm_infringement").status_code == 302
+    assert "Your answer" in own and "Goods destroyed" not in own
+    assert advance(holder, case, "confirm_infringement").status_code == 403  # holders answer, with reasons
+    feature = world.a.product.features[0]
+    response = holder.post(f"/cases/{case.id}/respond", {"answer": "infringement", "wrong_features": str(feature.id),
+                                                        "consent_to_destruction": "yes", "reasons": "logo printed"})
+    assert response.status_code == 302
     session.refresh(case)
     assert case.state == "infringement_confirmed"
     assert signed_in(world.b.holder).get(f"/cases/{case.id}").status_code == 404
+    answered = officer.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert "Infringement confirmed" in answered and "logo printed" in answered and "agrees to destruction" in answered
 
     for action in ("destroy", "close"):
         advance(officer, case, action)

@@ -85,8 +85,11 @@ HAPPY_PATH = ["notify", "await_response", "grant_extension", "confirm_infringeme
 def test_the_whole_path_is_audited(session, world, check):
     case = open_case(session, world, check)
     for action in HAPPY_PATH:
-        actor = world.a.holder if action == "confirm_infringement" else world.officer
-        cases.advance(session, actor, case.id, action, today=date(2026, 12, 21))
+        if action == "confirm_infringement":  # the holder answers, with its reasons
+            cases.respond(session, world.a.holder, case.id, {"answer": "infringement", "reasons": "fake logo"},
+                          today=date(2026, 12, 21))
+        else:
+            cases.advance(session, world.officer, case.id, action, today=date(2026, 12, 21))
         session.commit()
     assert case.state == "closed"
     assert [e.to_state for e in case.events] == ["detained", "notified", "awaiting_response", "extension_granted",
@@ -94,6 +97,7 @@ def test_the_whole_path_is_audited(session, world, check):
     actions = session.scalars(select(AuditEvent.action).where(AuditEvent.object_type == "case")).all()
     expected = ["case.open"] + [f"case.{a}" for a in HAPPY_PATH]
     expected.insert(expected.index("case.notify") + 1, "case.disclose")  # the notice to the holder
+    expected.insert(expected.index("case.confirm_infringement"), "case.response")
     assert actions == expected
 
 
@@ -265,3 +269,62 @@ def test_two_officers_advancing_one_case_at_once(app, session, world, check):
     stored = session.get(DetentionCase, case_id)
     assert stored.state == "notified" and stored.version == 2
     assert [e.action for e in stored.events] == ["open", "notify"]
+
+
+def _awaiting(session, world, check, **overrides):
+    case = open_case(session, world, check, **overrides)
+    cases.advance(session, world.officer, case.id, "notify", today=date(2026, 12, 21))
+    cases.advance(session, world.officer, case.id, "await_response", today=date(2026, 12, 21))
+    session.commit()
+    return case
+
+
+def test_holder_answer_is_recorded_as_evidence(session, world, check):
+    case = _awaiting(session, world, check)
+    feature = world.a.product.features[0]
+    response = cases.respond(session, world.a.holder, case.id, {
+        "answer": "infringement", "wrong_features": [str(feature.id)], "cited_images": [str(world.a.image.id)],
+        "consent_to_destruction": True, "reasons": "the logo is printed"}, today=date(2026, 12, 22))
+    session.commit()
+    assert case.state == "infringement_confirmed"
+    assert response.wrong_features == [{"id": feature.id, "text": feature.description, "covert": feature.covert}]
+    assert response.cited_image_ids == [world.a.image.id] and response.consent_to_destruction
+
+
+@pytest.mark.parametrize("raw, field", [
+    ({"answer": "maybe"}, "answer"),
+    ({"answer": "infringement"}, "reasons"),
+    ({"answer": "genuine", "wrong_features": ["999999"]}, "wrong_features"),
+])
+def test_bad_answers_change_nothing(session, world, check, raw, field):
+    case = _awaiting(session, world, check)
+    with pytest.raises(ValidationError) as error:
+        cases.respond(session, world.a.holder, case.id, raw, today=date(2026, 12, 22))
+    session.rollback()
+    assert field in error.value.errors and session.get(DetentionCase, case.id).state == "awaiting_response"
+
+
+def test_another_holders_images_cannot_be_cited(session, world, check):
+    case = _awaiting(session, world, check)
+    with pytest.raises(ValidationError, match="your own registered images"):
+        cases.respond(session, world.a.holder, case.id, {"answer": "genuine", "cited_images": [str(world.b.image.id)]},
+                      today=date(2026, 12, 22))
+
+
+def test_answer_after_the_deadline_is_refused(session, world, check):
+    case = _awaiting(session, world, check)
+    with pytest.raises(Conflict, match="passed on 06 January 2027"):
+        cases.respond(session, world.a.holder, case.id, {"answer": "genuine"}, today=date(2027, 1, 7))
+    session.rollback()
+    assert session.get(DetentionCase, case.id).state == "awaiting_response"
+
+
+def test_extension_request_then_answer(session, world, check):
+    case = _awaiting(session, world, check)
+    cases.respond(session, world.a.holder, case.id, {"answer": "extension", "reasons": "lab test"},
+                  today=date(2026, 12, 22))
+    assert case.state == "awaiting_response" and case.events[-1].action == "extension_requested"
+    cases.advance(session, world.officer, case.id, "grant_extension", today=date(2026, 12, 23))
+    cases.respond(session, world.a.holder, case.id, {"answer": "genuine", "reasons": "our goods"},
+                  today=date(2027, 1, 15))  # after the first date, within the extension
+    assert case.state == "infringement_not_confirmed"
