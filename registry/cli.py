@@ -14,6 +14,7 @@ from datetime import date
 
 import click
 from flask import Flask
+from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
 from registry.extensions import db
@@ -41,11 +42,11 @@ def _user(email: str) -> User:
     return user
 
 
-users_cli = click.Group("users", help="Manage user accounts.")
-orgs_cli = click.Group("orgs", help="Approve and suspend organisations.")
-demo_cli = click.Group("demo", help="Demo data.")
-audit_cli = click.Group("audit", help="Check the audit log.")
-case_cli = click.Group("case", help="Detention cases.")
+users_cli = AppGroup("users", help="Manage user accounts.")
+orgs_cli = AppGroup("orgs", help="Approve and suspend organisations.")
+demo_cli = AppGroup("demo", help="Demo data.")
+audit_cli = AppGroup("audit", help="Check the audit log.")
+case_cli = AppGroup("case", help="Detention cases.")
 
 
 @users_cli.command("create")
@@ -159,6 +160,7 @@ def seed(password: str) -> None:
 
 
 @click.command("screen")
+@with_appcontext
 @click.option("--brand", "declared_brand", default=None, help="Declared brand.")
 @click.option("--description", default=None)
 @click.option("--supplier", default=None, help="Declared manufacturer or exporter.")
@@ -232,6 +234,7 @@ def case_advance(case_id: int, action: str, officer: str | None, note: str) -> N
 
 
 @click.command("deadlines")
+@with_appcontext
 def deadlines() -> None:
     """The periodic job: apply deemed consent where its deadline passed, then list what is due."""
     from registry.services import cases
