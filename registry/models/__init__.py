@@ -2,7 +2,7 @@
 
 from registry.models.audit import AuditEvent, AuditHead
 from registry.models.base import Base
-from registry.models.cases import CaseEvent, DetentionCase, HolderResponse, Notice
+from registry.models.cases import CaseEvent, DetentionCase, HolderResponse, Notice, Sample
 from registry.models.checks import Check, CheckDecision, CheckPhoto, Suggestion, Verdict
 from registry.models.dossier import (ImageKind, MarkKind, Office, Product, ProductFeature,
                                      ReferenceImage, Right, Supplier, SupplierRole)
@@ -10,7 +10,7 @@ from registry.models.organisations import ContactPerson, Organisation, Organisat
 from registry.models.users import Role, User, UserSession
 
 __all__ = [
-    "AuditEvent", "AuditHead", "Base", "CaseEvent", "DetentionCase", "HolderResponse", "Notice", "Check", "CheckDecision", "CheckPhoto", "Suggestion", "Verdict", "ContactPerson", "ImageKind", "MarkKind", "Office",
+    "AuditEvent", "AuditHead", "Base", "CaseEvent", "DetentionCase", "HolderResponse", "Notice", "Sample", "Check", "CheckDecision", "CheckPhoto", "Suggestion", "Verdict", "ContactPerson", "ImageKind", "MarkKind", "Office",
     "Organisation", "OrganisationStatus", "Product", "ProductFeature", "ReferenceImage",
     "Right", "Role", "Supplier", "SupplierRole", "User", "UserSession",
 ]

@@ -52,6 +52,7 @@ class DetentionCase(Timestamped, Base):
     events: Mapped[list[CaseEvent]] = relationship(back_populates="case", order_by="CaseEvent.id",
                                                    cascade="all, delete-orphan")
     responses: Mapped[list[HolderResponse]] = relationship(order_by="HolderResponse.id")
+    samples: Mapped[list[Sample]] = relationship(order_by="Sample.id")
 
 
 class CaseEvent(Base):
@@ -116,3 +117,17 @@ class HolderResponse(Base):
     reasons: Mapped[str] = mapped_column(Text, default="")
 
     actor: Mapped[User] = relationship()
+
+
+class Sample(Base):
+    """A sample taken from detained goods: who has it, since when, and when it came back."""
+
+    __tablename__ = "samples"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("detention_cases.id"), index=True)
+    reference: Mapped[str] = mapped_column(String(100))
+    quantity: Mapped[str] = mapped_column(String(50))
+    handed_to: Mapped[str] = mapped_column(String(300))
+    handed_on: Mapped[date] = mapped_column(Date)
+    returned_on: Mapped[date | None] = mapped_column(Date)

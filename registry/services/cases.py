@@ -410,3 +410,93 @@ def respond(session: Session, actor: User, case_id: int, raw: Mapping[str, Any],
         _transition(session, actor, case, "confirm_infringement" if answer == "infringement" else "deny_infringement",
                     note=reasons, today=today, profiles=profiles)
     return response
+
+
+# -- notes, photos and samples -------------------------------------------------------------------
+
+def _open_case_for_officer(session: Session, actor: User, case_id: int) -> DetentionCase:
+    case = get_case(session, actor, case_id)
+    require_role(actor, Role.OFFICER)
+    if case.state == "closed":
+        raise Conflict("the case is closed")
+    return case
+
+
+def add_note(session: Session, actor: User, case_id: int, text: str) -> DetentionCase:
+    case = _open_case_for_officer(session, actor, case_id)
+    if not text.strip():
+        raise ValidationError({"note": "write the note"})
+    _event(session, actor, case, "note", case.state, case.state, note=text)
+    return case
+
+
+def add_photos(session: Session, actor: User, blobs, policy, case_id: int,
+               photos: list[tuple[bytes, str]]) -> DetentionCase:
+    """More photos of the detained goods, kept byte-exact beside those of the check."""
+    from registry.models import CheckPhoto
+    from registry.services.products import _display_name
+    from registry.services.uploads import inspect_image, make_thumbnail
+
+    case = _open_case_for_officer(session, actor, case_id)
+    if not photos:
+        raise ValidationError({"photos": "choose one or more photos"})
+    infos = []
+    for index, (data, filename) in enumerate(photos, start=1):
+        try:
+            infos.append(inspect_image(data, max_bytes=policy.max_bytes, max_pixels=policy.max_pixels,
+                                       name=f"photo {index} ('{_display_name(filename)}')"))
+        except ValidationError as exc:
+            raise ValidationError({"photos": next(iter(exc.errors.values()))}) from None
+    position = max((p.position for p in case.check.photos), default=0)
+    added = []
+    for (data, filename), info in zip(photos, infos):
+        position += 1
+        sha, thumb = blobs.put(data), blobs.put(make_thumbnail(data, size=policy.thumbnail_size))
+        case.check.photos.append(CheckPhoto(position=position, sha256=sha, thumbnail_sha256=thumb,
+                                            content_type=info.content_type, byte_size=info.byte_size,
+                                            width=info.width, height=info.height,
+                                            original_filename=_display_name(filename)))
+        added.append(sha)
+    _event(session, actor, case, "photos", case.state, case.state, details={"photos": added},
+           note=f"{len(added)} photo(s) added")
+    return case
+
+
+def record_sample(session: Session, actor: User, case_id: int, raw: Mapping[str, Any]) -> DetentionCase:
+    from registry.models import Sample
+    from registry.services.validation import parse_date
+
+    case = _open_case_for_officer(session, actor, case_id)
+    fields = FieldCollector()
+    for key, label in (("reference", "the sample's reference"), ("quantity", "the quantity taken"),
+                       ("handed_to", "who received it")):
+        fields.values[key] = str(raw.get(key) or "").strip()[:300]
+        if not fields.values[key]:
+            fields.errors[key] = f"enter {label}"
+    fields.attempt("handed_on", lambda: parse_date(raw.get("handed_on"), "handed_on") or date.today())
+    fields.raise_errors()
+    if fields.values["handed_on"] < case.detained_on:
+        raise ValidationError({"handed_on": "a sample cannot be handed over before the goods were detained"})
+    sample = Sample(case_id=case.id, **fields.values)
+    session.add(sample)
+    session.flush()
+    _event(session, actor, case, "sample", case.state, case.state,
+           note=f"Sample {sample.reference} ({sample.quantity}) handed to {sample.handed_to} on {sample.handed_on}",
+           details={"sample": sample.id})
+    return case
+
+
+def return_sample(session: Session, actor: User, case_id: int, sample_id: int,
+                  returned_on: date | None = None) -> DetentionCase:
+    from registry.models import Sample
+
+    case = _open_case_for_officer(session, actor, case_id)
+    sample = session.get(Sample, sample_id)
+    if sample is None or sample.case_id != case.id:
+        raise NotFound(f"sample {sample_id}")
+    if sample.returned_on is not None:
+        raise Conflict(f"sample {sample.reference} was already returned on {sample.returned_on}")
+    sample.returned_on = returned_on or date.today()
+    _event(session, actor, case, "sample_returned", case.state, case.state,
+           note=f"Sample {sample.reference} returned on {sample.returned_on}", details={"sample": sample.id})
+    return case

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
 from registry.extensions import db
@@ -17,9 +17,9 @@ from registry.services import cases as case_service
 from registry.services import checks as check_service
 from registry.services import notifications
 from registry.mail import mailer_from_config
-from registry.services.errors import Conflict, Forbidden, ValidationError
+from registry.services.errors import Conflict, Forbidden, NotFound, ValidationError
 from registry.services.profiles import load_profiles
-from registry.web.common import actor, commit, form_values, roles_required
+from registry.web.common import actor, blobs, commit, form_values, roles_required, upload_policy
 
 bp = Blueprint("cases", __name__)
 
@@ -137,6 +137,65 @@ def respond(case_id: int):
         commit()
         flash("Your answer is recorded in the case.", "success")
     return redirect(url_for("cases.show", case_id=case_id))
+
+
+def _officer_action(case_id: int, action, success: str):
+    form = TransitionForm()  # the CSRF token
+    if not form.validate_on_submit():
+        flash("The form expired; nothing was recorded. Try again.", "error")
+        return redirect(url_for("cases.show", case_id=case_id))
+    try:
+        action()
+    except (Conflict, ValidationError) as exc:
+        db.session.rollback()
+        message = "; ".join(exc.errors.values()) if isinstance(exc, ValidationError) else str(exc)
+        flash(f"Nothing was recorded: {message}", "error")
+    else:
+        commit()
+        flash(success, "success")
+    return redirect(url_for("cases.show", case_id=case_id))
+
+
+@bp.post("/cases/<int:case_id>/notes")
+@roles_required(Role.OFFICER)
+def add_note(case_id: int):
+    return _officer_action(case_id, lambda: case_service.add_note(db.session, actor(), case_id,
+                                                                  request.form.get("note", "")), "Note added.")
+
+
+@bp.post("/cases/<int:case_id>/photos")
+@roles_required(Role.OFFICER)
+def add_photos(case_id: int):
+    uploads = [(f.read(), f.filename or "") for f in request.files.getlist("photos") if f and f.filename]
+    return _officer_action(case_id, lambda: case_service.add_photos(db.session, actor(), blobs(), upload_policy(),
+                                                                    case_id, uploads), "Photos added.")
+
+
+@bp.post("/cases/<int:case_id>/samples")
+@roles_required(Role.OFFICER)
+def add_sample(case_id: int):
+    return _officer_action(case_id, lambda: case_service.record_sample(db.session, actor(), case_id, request.form),
+                           "Sample recorded.")
+
+
+@bp.post("/cases/<int:case_id>/samples/<int:sample_id>/return")
+@roles_required(Role.OFFICER)
+def return_sample(case_id: int, sample_id: int):
+    return _officer_action(case_id, lambda: case_service.return_sample(db.session, actor(), case_id, sample_id),
+                           "Sample marked as returned.")
+
+
+@bp.get("/cases/<int:case_id>/photos/<int:photo_id>")
+@login_required
+def photo(case_id: int, photo_id: int):
+    """Photos of the detained goods, for customs and for the holder whose right the case is under."""
+    case = case_service.get_case(db.session, actor(), case_id)
+    item = next((p for p in case.check.photos if p.id == photo_id), None)
+    if item is None:
+        raise NotFound("photo")
+    response = Response(blobs().get(item.thumbnail_sha256), mimetype="image/png")
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 @bp.get("/notices")

@@ -150,3 +150,32 @@ def test_a_failed_delivery_is_kept_and_retried(app, signed_in, session, world):
             return "ok"
 
     assert deliver_pending(session, Up()) == 1 and sent == ["contact@alpha.example"]
+
+
+def test_notes_photos_and_samples(signed_in, session, world):
+    import io
+
+    from tests.registry.conftest import png_bytes
+
+    officer = signed_in(world.officer)
+    case, location = detain_from_a_check(officer, session)
+    officer.post(f"/cases/{case.id}/notes", {"note": "Boxes resealed with tape"})
+    officer.post(f"/cases/{case.id}/photos", {"photos": [(io.BytesIO(png_bytes()), "box.png")]},
+                 content_type="multipart/form-data")
+    bad = officer.post(f"/cases/{case.id}/photos", {"photos": [(io.BytesIO(b"<svg/>"), "x.svg")]},
+                       content_type="multipart/form-data")
+    assert "Nothing was recorded" in officer.get(bad.headers["Location"]).get_data(as_text=True)
+    officer.post(f"/cases/{case.id}/samples", {"reference": "S-17", "quantity": "2 pairs", "handed_to": "ALPHA lab"})
+    session.expire_all()
+    case = session.get(DetentionCase, case.id)
+    assert len(case.check.photos) == 1 and case.samples[0].reference == "S-17"
+    officer.post(f"/cases/{case.id}/samples/{case.samples[0].id}/return")
+    again = officer.post(f"/cases/{case.id}/samples/{case.samples[0].id}/return")
+    assert "already returned" in officer.get(again.headers["Location"]).get_data(as_text=True)
+    page = officer.get(location).get_data(as_text=True)
+    assert "Boxes resealed with tape" in page and "S-17" in page and "returned on" in page
+    holder = signed_in(world.a.holder)
+    photo_id = case.check.photos[0].id
+    assert holder.get(f"/cases/{case.id}/photos/{photo_id}").status_code == 200  # the holder sees its case's goods
+    assert signed_in(world.b.holder).get(f"/cases/{case.id}/photos/{photo_id}").status_code == 404
+    assert holder.post(f"/cases/{case.id}/notes", {"note": "x"}).status_code == 403

@@ -28,9 +28,17 @@ OBJECT_IDS = {
     "suggestion_id": lambda w: w.check.suggestions[0].id,
     "photo_id": lambda w: w.check.photos[0].id,
     "case_id": lambda w: w.case.id,
+    "sample_id": lambda w: w.case.samples[0].id,
 }
-# Routes a rights holder's role may never use: a 403 there is a role denial, not a leak.
-ROLE_DENIED_PREFIXES = ("/admin/", "/checks/")
+# Endpoints a rights holder's role may never use, whatever the object: a 403 there is a role
+# denial decided before any lookup, not a leak.
+ROLE_DENIED_BLUEPRINTS = ("admin.", "checks.")
+ROLE_DENIED_ENDPOINTS = {"cases.detain", "cases.add_note", "cases.add_photos", "cases.add_sample",
+                         "cases.return_sample"}
+
+
+def role_denied_for_holders(rule) -> bool:
+    return rule.endpoint.startswith(ROLE_DENIED_BLUEPRINTS) or rule.endpoint in ROLE_DENIED_ENDPOINTS
 CANARIES = ("COVERT-CANARY-ALPHA", "SUPPLIER-CANARY-ALPHA")
 
 
@@ -98,6 +106,11 @@ def world_with_check(app, session, world, blobs):
         "jurisdiction": "EU", "legal_basis": "application", "office": "Hamburg", "office_country": "DE",
         "goods_description": "shoes"})
     session.commit()
+    from registry.services.cases import record_sample
+
+    record_sample(session, world.officer, world.case.id, {"reference": "S-1", "quantity": "1 pair",
+                                                          "handed_to": "ALPHA lab"})
+    session.commit()
     assert world.case.organisation_id == world.a.organisation.id
     return world
 
@@ -113,7 +126,7 @@ def test_other_tenant_and_read_only_roles_change_nothing(app, session, world_wit
         url, response = _call(client, rule, method, world)
         body = response.get_data().decode("utf-8", "replace")
         if who == "other_holder":
-            allowed = {403} if rule.rule.startswith(ROLE_DENIED_PREFIXES) else {404}
+            allowed = {403} if role_denied_for_holders(rule) else {404}
         else:
             # Legal staff read the registry but change nothing: every write is refused.
             allowed = {200, 403} if method == "GET" else {403}
