@@ -55,13 +55,16 @@ case_cli = AppGroup("case", help="Detention cases.")
 @click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
 @click.option("--organisation", default=None, help="Organisation name (rights holders only).")
 @click.option("--password", default=None, help="Asked for when not given.")
-def create_user(email: str, name: str, role: str, organisation: str | None, password: str | None) -> None:
+@click.option("--office", default="", help="A customs officer's office.")
+def create_user(email: str, name: str, role: str, organisation: str | None, password: str | None,
+                office: str) -> None:
     """Create an account."""
     if password is None:
         password = getpass.getpass("Password: ")
     try:
         user = users.create_user(db.session, None, email=email, name=name or email, password=password,
-                                 role=Role(role), organisation=_organisation(organisation) if organisation else None)
+                                 role=Role(role), organisation=_organisation(organisation) if organisation else None,
+                                 office=office)
     except DomainError as exc:
         db.session.rollback()
         _fail(str(exc))
@@ -256,6 +259,44 @@ def deadlines() -> None:
             click.echo(f"OVERDUE #{row.case.id}: {row.deadline.label} (due {row.deadline.due.isoformat()})")
 
 
+@click.command("check")
+@click.option("--officer", default=None, help="E-mail of the officer recording the check (default: the first).")
+@click.option("--brand", "declared_brand", default="")
+@click.option("--description", default="")
+@click.option("--manufacturer", default="")
+@click.option("--consignor", default="")
+@click.option("--origin", "origin_country", default="")
+@click.option("--quantity", default="")
+@click.option("--value", "declared_value", default="")
+@click.option("--currency", default="")
+@click.option("--hs", "hs_code", default="")
+@click.option("--photo", "photos", multiple=True, type=click.Path(exists=True, dir_okay=False))
+@with_appcontext
+def check(officer: str | None, photos: tuple[str, ...], **declaration) -> None:
+    """Record a check of suspect goods, as the "new check" page does, and print its result."""
+    from pathlib import Path
+
+    from flask import current_app
+
+    from registry.services.checks import screen_declaration
+    from registry.services.products import UploadPolicy
+
+    config = current_app.config
+    policy = UploadPolicy(max_bytes=config["MAX_IMAGE_BYTES"], max_pixels=config["MAX_IMAGE_PIXELS"],
+                          thumbnail_size=config["THUMBNAIL_SIZE"])
+    try:
+        recorded = screen_declaration(db.session, _officer(officer), current_app.extensions["blobs"],
+                                      current_app.extensions["engine"], policy, declaration,
+                                      [(Path(p).read_bytes(), Path(p).name) for p in photos])
+    except DomainError as exc:
+        db.session.rollback()
+        _fail(str(exc))
+    db.session.commit()
+    click.echo(f"Check #{recorded.id} recorded.")
+    for suggestion in recorded.suggestions:
+        click.echo(f"  {suggestion.rank}. {suggestion.brand_name}: {suggestion.recommendation} ({suggestion.score:.2f})")
+
+
 @audit_cli.command("verify")
 def verify() -> None:
     """Walk the audit hash chain and report the first broken link."""
@@ -267,5 +308,5 @@ def verify() -> None:
 
 
 def register(app: Flask) -> None:
-    for group in (users_cli, orgs_cli, demo_cli, audit_cli, screen, case_cli, deadlines):
+    for group in (users_cli, orgs_cli, demo_cli, audit_cli, screen, check, case_cli, deadlines):
         app.cli.add_command(group)

@@ -136,7 +136,7 @@ def seed_demo(session: Session, blobs: BlobStore, *, password: str) -> list[tupl
     admin = users.create_user(session, None, email="admin@demo.example", name="Ada Admin",
                               password=password, role=Role.ADMIN)
     users.create_user(session, None, email="officer@demo.example", name="Olu Officer",
-                      password=password, role=Role.OFFICER)
+                      password=password, role=Role.OFFICER, office="Hamburg customs office")
     users.create_user(session, None, email="legal@demo.example", name="Lena Legal",
                       password=password, role=Role.LEGAL)
     accounts = [("administrator", "admin@demo.example"), ("customs officer", "officer@demo.example"),

@@ -13,6 +13,7 @@ class UserForm(FlaskForm):
     role = fields.choice("Role", [("", "Choose"), *[(r.value, r.label) for r in Role]], "Choose a role")
     organisation_id = fields.SelectField("Organisation (rights holders only)", coerce=str, choices=[],
                                          validators=[Optional()], widget=fields.GovSelect())
+    office = fields.text("Customs office (officers only)", hint="Officers change only the cases of their office.")
     password = fields.password("Initial password", hint="At least 12 characters; ask the person to change it.")
     submit = fields.submit("Create account")
 

@@ -36,6 +36,8 @@ class User(Timestamped, Base):
     )
     organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"), index=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: A customs officer's office: cases of other offices are theirs to read, not to change.
+    office: Mapped[str] = mapped_column(String(200), default="", server_default="")
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     organisation: Mapped[Organisation | None] = relationship()

@@ -118,7 +118,7 @@ def open_detention(session: Session, actor: User, profiles: Mapping[str, Profile
             fields.errors["procedure"] = f"{profile.code} knows the procedures: {', '.join(profile.procedures)}"
         if legal_basis not in profile.legal_bases:
             fields.errors["legal_basis"] = f"{profile.code} knows the legal bases: {', '.join(profile.legal_bases)}"
-    values["office"] = str(raw.get("office") or "").strip()
+    values["office"] = str(raw.get("office") or actor.office or "").strip()
     if not values["office"]:
         fields.errors["office"] = "name the responsible customs office"
     fields.attempt("office_country", lambda: parse_country(raw.get("office_country") or "", "office_country"))
@@ -165,7 +165,14 @@ def open_detention(session: Session, actor: User, profiles: Mapping[str, Profile
 
 # -- transitions -----------------------------------------------------------------------------
 
+def _require_same_office(actor: User, case: DetentionCase) -> None:
+    if actor.role == Role.OFFICER and actor.office and case.office.strip().lower() != actor.office.strip().lower():
+        raise Forbidden(f"this case is handled by {case.office}; officers of {actor.office} can read it, not change it")
+
+
 def available_transitions(case: DetentionCase, actor: User) -> list[tuple[str, Transition]]:
+    if actor.role == Role.OFFICER and actor.office and case.office.strip().lower() != actor.office.strip().lower():
+        return []
     return [(name, t) for name, t in TRANSITIONS.items()
             if case.state in t.sources and actor.role in t.roles
             and not (name == "grant_extension" and case.extension_granted_on is not None)]
@@ -178,6 +185,7 @@ def advance(session: Session, actor: User, case_id: int, action: str, *, expecte
     case = get_case(session, actor, case_id)  # first, so another tenant's case is simply not found
     if not any(actor.role in t.roles for t in TRANSITIONS.values()):
         raise Forbidden("your role cannot change cases")
+    _require_same_office(actor, case)
     transition = TRANSITIONS.get(action)
     if transition is None:
         raise ValidationError({"action": f"'{action}' is not something a case can do"})
@@ -417,6 +425,7 @@ def respond(session: Session, actor: User, case_id: int, raw: Mapping[str, Any],
 def _open_case_for_officer(session: Session, actor: User, case_id: int) -> DetentionCase:
     case = get_case(session, actor, case_id)
     require_role(actor, Role.OFFICER)
+    _require_same_office(actor, case)
     if case.state == "closed":
         raise Conflict("the case is closed")
     return case

@@ -11,7 +11,7 @@ from registry.services.errors import Conflict, ValidationError
 
 
 def create_user(session: Session, actor: User | None, *, email: str, name: str, password: str,
-                role: Role, organisation: Organisation | None = None) -> User:
+                role: Role, organisation: Organisation | None = None, office: str = "") -> User:
     """Create an account. ``actor`` None means the command line (the operator of the host)."""
     if actor is not None:
         auth.require_role(actor, Role.ADMIN)
@@ -25,7 +25,8 @@ def create_user(session: Session, actor: User | None, *, email: str, name: str, 
     if session.scalar(select(User.id).where(User.email == email)) is not None:
         raise ValidationError({"email": "an account with this e-mail address already exists"})
     user = User(email=email, name=name.strip() or email, password_hash=auth.hash_password(password),
-                role=role, organisation_id=organisation.id if organisation else None)
+                role=role, organisation_id=organisation.id if organisation else None,
+                office=office.strip() if role == Role.OFFICER else "")
     session.add(user)
     session.flush()
     audit.record(session, actor, "user.create", object_type="user", object_id=user.id,

@@ -80,7 +80,7 @@ def new_user():
         try:
             user_service.create_user(db.session, actor(), email=form.email.data, name=form.name.data,
                                      password=form.password.data, role=Role(form.role.data),
-                                     organisation=organisation)
+                                     organisation=organisation, office=form.office.data or "")
         except ValidationError as exc:
             db.session.rollback()
             exc.errors = {("organisation_id" if k == "organisation" else k): v for k, v in exc.errors.items()}

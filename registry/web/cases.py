@@ -37,6 +37,7 @@ def detain(check_id: int):
     form.suggestion_id.choices = [(str(s.id), f"{s.brand_name} ({s.recommendation}, score {s.score:.2f})")
                                   for s in check.suggestions if s.right_id] + [("", "None: ex officio")]
     if not form.is_submitted():
+        form.office.data = actor().office
         form.goods_description.data = check.description
         form.goods_quantity.data = str(check.quantity or "")
         form.goods_unit.data = check.quantity_unit

@@ -94,6 +94,11 @@ def test_case_commands(app, signed_in, session, world):
     assert result.exit_code == 1 and "cannot go to" in result.output
     result = runner.invoke(args=["case", "advance", str(case.id), "notify", "--note", "faxed"])
     assert result.exit_code == 0 and "Parties notified" in result.output
+    result = runner.invoke(args=["check", "--brand", "A1pha", "--description", "shoes", "--quantity", "10",
+                                 "--value", "20", "--currency", "EUR"])
+    assert result.exit_code == 0 and "1. ALPHA: detain" in result.output, result.output
+    result = runner.invoke(args=["check", "--origin", "Atlantis", "--brand", "A1pha"])
+    assert result.exit_code == 1 and "not an ISO 3166 country" in result.output
     result = runner.invoke(args=["deadlines"])
     assert result.exit_code == 0 and "Deemed consent applied to 0 case(s)" in result.output
 

@@ -328,3 +328,21 @@ def test_extension_request_then_answer(session, world, check):
     cases.respond(session, world.a.holder, case.id, {"answer": "genuine", "reasons": "our goods"},
                   today=date(2027, 1, 15))  # after the first date, within the extension
     assert case.state == "infringement_not_confirmed"
+
+
+def test_an_officer_of_another_office_reads_but_cannot_change(session, world, check):
+    from registry.services import users
+    from registry.models import Role
+
+    case = open_case(session, world, check)  # handled by "Hamburg customs office"
+    other = users.create_user(session, None, email="bremen@customs.example", name="B", password="long-enough-password",
+                              role=Role.OFFICER, office="Bremen customs office")
+    assert cases.get_case(session, other, case.id).id == case.id
+    assert cases.available_transitions(case, other) == []
+    with pytest.raises(Forbidden, match="handled by Hamburg customs office"):
+        cases.advance(session, other, case.id, "notify")
+    with pytest.raises(Forbidden):
+        cases.add_note(session, other, case.id, "mine now")
+    same = users.create_user(session, None, email="hh@customs.example", name="H", password="long-enough-password",
+                             role=Role.OFFICER, office="hamburg customs office ")
+    assert cases.advance(session, same, case.id, "notify").state == "notified"
