@@ -94,7 +94,8 @@ def test_the_whole_path_is_audited(session, world, check):
     assert case.state == "closed"
     assert [e.to_state for e in case.events] == ["detained", "notified", "awaiting_response", "extension_granted",
                                                  "infringement_confirmed", "destroyed", "closed"]
-    actions = session.scalars(select(AuditEvent.action).where(AuditEvent.object_type == "case")).all()
+    actions = session.scalars(select(AuditEvent.action).where(AuditEvent.object_type == "case")
+                              .order_by(AuditEvent.seq)).all()
     expected = ["case.open"] + [f"case.{a}" for a in HAPPY_PATH]
     expected.insert(expected.index("case.notify") + 1, "case.disclose")  # the notice to the holder
     expected.insert(expected.index("case.confirm_infringement"), "case.response")

@@ -83,7 +83,7 @@ def test_register_product_stores_canonical_values_and_audits(session, world):
     assert stored.production_countries == ["VN"]
     assert stored.price_min == Decimal("10.00")
     assert [(f.description, f.covert) for f in stored.features] == [("stitched logo", False), ("UV thread", True)]
-    actions = session.scalars(select(AuditEvent.action).where(AuditEvent.seq > before)).all()
+    actions = session.scalars(select(AuditEvent.action).where(AuditEvent.seq > before).order_by(AuditEvent.seq)).all()
     assert actions == ["product.create", "product.features"]
 
 
