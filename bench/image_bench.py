@@ -136,7 +136,26 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         index = ImageIndex.load(path)
         t_load = time.perf_counter() - t0
+        # What a screening worker holds: a fresh process that loads the saved index and
+        # searches one photo (this process also holds the cases and the build's leftovers).
+        probe = (
+            "import sys; from matchers.image import ImageIndex; "
+            "from matchers.photos import decode_all; idx = ImageIndex.load(sys.argv[1]); "
+            "from bench.cases import make_case_set; "
+            "cs = make_case_set(2, seed=9, cases_per_kind=1, kinds=('photo_only',)); "
+            "idx.search(decode_all(cs.cases[0].query.photos)[0]); "
+            # VmHWM, not ru_maxrss: the latter can carry the parent's peak across fork+exec.
+            "print([int(l.split()[1]) // 1024 for l in open('/proc/self/status') if l.startswith('VmHWM')][0])"
+        )
+        import subprocess
+
+        out = subprocess.run(
+            [sys.executable, "-c", probe, path], capture_output=True, text=True, check=False,
+            cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+        )
+        worker_rss = out.stdout.strip() or f"unknown ({out.stderr.strip()[-200:]})"
     print(f"save {t_save:.2f} s, load {t_load:.2f} s")
+    print(f"memory of a fresh process that loads the index and screens a photo: peak RSS {worker_rss} MiB")
 
     # One core for the latency figures.
     cv2.setNumThreads(1)
