@@ -45,18 +45,24 @@ from matchers.types import PriceRange, Query, Reference, Supplier
 
 __all__ = [
     "KINDS",
-    "Placement",
-    "LabelledCase",
     "CaseSet",
-    "make_case_set",
-    "make_brand_name",
+    "LabelledCase",
+    "Placement",
     "draw_brand_images",
-    "make_photo",
-    "lookalike",
     "ean13_image",
+    "lookalike",
+    "make_brand_name",
+    "make_case_set",
+    "make_photo",
 ]
 
-KINDS: tuple[str, ...] = ("counterfeit", "photo_only", "lookalike_name", "genuine", "unregistered")
+KINDS: tuple[str, ...] = (
+    "counterfeit",
+    "photo_only",
+    "lookalike_name",
+    "genuine",
+    "unregistered",
+)
 
 _FONT_DIR = "/usr/share/fonts/truetype/dejavu"
 _FONT_FILES = (
@@ -115,8 +121,38 @@ class CaseSet:
 # names
 
 _ONSETS = (
-    "b", "c", "d", "f", "g", "h", "j", "k", "l", "m", "n", "p", "r", "s", "t", "v", "z",
-    "br", "cr", "dr", "fl", "gr", "kl", "pr", "st", "tr", "sk", "ch", "sh", "th", "qu", "vr",
+    "b",
+    "c",
+    "d",
+    "f",
+    "g",
+    "h",
+    "j",
+    "k",
+    "l",
+    "m",
+    "n",
+    "p",
+    "r",
+    "s",
+    "t",
+    "v",
+    "z",
+    "br",
+    "cr",
+    "dr",
+    "fl",
+    "gr",
+    "kl",
+    "pr",
+    "st",
+    "tr",
+    "sk",
+    "ch",
+    "sh",
+    "th",
+    "qu",
+    "vr",
 )
 _VOWELS = ("a", "e", "i", "o", "u", "a", "e", "o", "ai", "ea", "io", "ou", "y")
 _CODAS = ("", "", "", "", "n", "r", "s", "l", "x", "m", "nd", "st", "rk", "t")
@@ -139,7 +175,9 @@ def _unique_names(rng: random.Random, n: int, taken: list[str]) -> list[str]:
         if not 5 <= len(cand) <= 11:
             continue
         low = cand.lower()
-        if lowered and process.extractOne(low, lowered, scorer=fuzz.ratio, score_cutoff=80):
+        if lowered and process.extractOne(
+            low, lowered, scorer=fuzz.ratio, score_cutoff=80
+        ):
             continue
         out.append(cand)
         lowered.append(low)
@@ -147,18 +185,70 @@ def _unique_names(rng: random.Random, n: int, taken: list[str]) -> list[str]:
 
 
 _HOMOGLYPHS = {
-    "a": "\u0430", "e": "\u0435", "o": "\u043e", "p": "\u0440", "c": "\u0441", "x": "\u0445",
-    "y": "\u0443", "i": "\u0456", "s": "\u0455",
-    "A": "\u0391", "B": "\u0392", "E": "\u0395", "H": "\u0397", "I": "\u0399", "K": "\u039a",
-    "M": "\u039c", "N": "\u039d", "O": "\u039f", "P": "\u03a1", "T": "\u03a4", "X": "\u03a7",
-    "Y": "\u03a5", "Z": "\u0396", "C": "\u0421", "S": "\u0405",
+    "a": "\u0430",
+    "e": "\u0435",
+    "o": "\u043e",
+    "p": "\u0440",
+    "c": "\u0441",
+    "x": "\u0445",
+    "y": "\u0443",
+    "i": "\u0456",
+    "s": "\u0455",
+    "A": "\u0391",
+    "B": "\u0392",
+    "E": "\u0395",
+    "H": "\u0397",
+    "I": "\u0399",
+    "K": "\u039a",
+    "M": "\u039c",
+    "N": "\u039d",
+    "O": "\u039f",
+    "P": "\u03a1",
+    "T": "\u03a4",
+    "X": "\u03a7",
+    "Y": "\u03a5",
+    "Z": "\u0396",
+    "C": "\u0421",
+    "S": "\u0405",
 }
-_LEET = {"i": "1", "e": "3", "o": "0", "a": "4", "s": "5", "t": "7", "l": "1", "b": "8", "g": "9"}
+_LEET = {
+    "i": "1",
+    "e": "3",
+    "o": "0",
+    "a": "4",
+    "s": "5",
+    "t": "7",
+    "l": "1",
+    "b": "8",
+    "g": "9",
+}
 _KEY_NEIGHBOURS = {
-    "a": "sqz", "b": "vn", "c": "xv", "d": "sf", "e": "wr", "f": "dg", "g": "fh", "h": "gj",
-    "i": "uo", "j": "hk", "k": "jl", "l": "k", "m": "n", "n": "bm", "o": "ip", "p": "o",
-    "r": "et", "s": "ad", "t": "ry", "u": "yi", "v": "cb", "w": "qe", "x": "zc", "y": "tu",
-    "z": "x", "q": "w",
+    "a": "sqz",
+    "b": "vn",
+    "c": "xv",
+    "d": "sf",
+    "e": "wr",
+    "f": "dg",
+    "g": "fh",
+    "h": "gj",
+    "i": "uo",
+    "j": "hk",
+    "k": "jl",
+    "l": "k",
+    "m": "n",
+    "n": "bm",
+    "o": "ip",
+    "p": "o",
+    "r": "et",
+    "s": "ad",
+    "t": "ry",
+    "u": "yi",
+    "v": "cb",
+    "w": "qe",
+    "x": "zc",
+    "y": "tu",
+    "z": "x",
+    "q": "w",
 }
 
 
@@ -210,7 +300,9 @@ def lookalike(name: str, rng: random.Random, *, how: str | None = None) -> str:
                 i = low.index("w")
                 s[i : i + 1] = ["V", "V"] if s[i].isupper() else ["v", "v"]
             else:  # no m or w: fall back to another trick
-                return lookalike(name, rng, how=rng.choice(("typo", "homoglyph", "leet")))
+                return lookalike(
+                    name, rng, how=rng.choice(("typo", "homoglyph", "leet"))
+                )
         out = "".join(s)
         if out != base and out.lower() != name.lower():
             return out
@@ -219,6 +311,7 @@ def lookalike(name: str, rng: random.Random, *, how: str | None = None) -> str:
 
 # --------------------------------------------------------------------------------------------
 # drawing
+
 
 @functools.lru_cache(maxsize=512)
 def _font(index: int, size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
@@ -229,7 +322,9 @@ def _font(index: int, size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont
         return ImageFont.load_default(size=size)
 
 
-def _rand_colour(rng: random.Random, *, dark: bool | None = None) -> tuple[int, int, int]:
+def _rand_colour(
+    rng: random.Random, *, dark: bool | None = None
+) -> tuple[int, int, int]:
     import colorsys
 
     h = rng.random()
@@ -275,7 +370,13 @@ def _star(cx, cy, r_out, r_in, n, rot):
 
 
 def _polygon(cx, cy, r, n, rot):
-    return [(cx + r * math.cos(rot + 2 * math.pi * k / n), cy + r * math.sin(rot + 2 * math.pi * k / n)) for k in range(n)]
+    return [
+        (
+            cx + r * math.cos(rot + 2 * math.pi * k / n),
+            cy + r * math.sin(rot + 2 * math.pi * k / n),
+        )
+        for k in range(n)
+    ]
 
 
 def _draw_emblem(draw: ImageDraw.ImageDraw, box, rng: random.Random, colours) -> None:
@@ -285,18 +386,37 @@ def _draw_emblem(draw: ImageDraw.ImageDraw, box, rng: random.Random, colours) ->
     r = min(x1 - x0, y1 - y0) / 2
     for layer in range(rng.randint(2, 5)):
         col = rng.choice(colours)
-        kind = rng.choice(("poly", "star", "circle", "ring", "stripes", "pie", "cross", "chevron", "rect"))
+        kind = rng.choice(
+            (
+                "poly",
+                "star",
+                "circle",
+                "ring",
+                "stripes",
+                "pie",
+                "cross",
+                "chevron",
+                "rect",
+            )
+        )
         rr = r * rng.uniform(0.35, 1.0)
         ox, oy = cx + rng.uniform(-0.35, 0.35) * r, cy + rng.uniform(-0.35, 0.35) * r
         rot = rng.uniform(0, 2 * math.pi)
         if kind == "poly":
             draw.polygon(_polygon(ox, oy, rr, rng.randint(3, 8), rot), fill=col)
         elif kind == "star":
-            draw.polygon(_star(ox, oy, rr, rr * rng.uniform(0.3, 0.6), rng.randint(4, 9), rot), fill=col)
+            draw.polygon(
+                _star(ox, oy, rr, rr * rng.uniform(0.3, 0.6), rng.randint(4, 9), rot),
+                fill=col,
+            )
         elif kind == "circle":
             draw.ellipse((ox - rr, oy - rr, ox + rr, oy + rr), fill=col)
         elif kind == "ring":
-            draw.ellipse((ox - rr, oy - rr, ox + rr, oy + rr), outline=col, width=max(2, int(rr * rng.uniform(0.1, 0.3))))
+            draw.ellipse(
+                (ox - rr, oy - rr, ox + rr, oy + rr),
+                outline=col,
+                width=max(2, int(rr * rng.uniform(0.1, 0.3))),
+            )
         elif kind == "stripes":
             n = rng.randint(3, 7)
             bw = 2 * rr / (2 * n)
@@ -305,17 +425,40 @@ def _draw_emblem(draw: ImageDraw.ImageDraw, box, rng: random.Random, colours) ->
                 if rng.random() < 0.5:
                     draw.rectangle((xa, oy - rr, xa + bw, oy + rr), fill=col)
                 else:
-                    draw.polygon([(xa, oy + rr), (xa + bw, oy + rr), (xa + bw + rr * 0.5, oy - rr), (xa + rr * 0.5, oy - rr)], fill=col)
+                    draw.polygon(
+                        [
+                            (xa, oy + rr),
+                            (xa + bw, oy + rr),
+                            (xa + bw + rr * 0.5, oy - rr),
+                            (xa + rr * 0.5, oy - rr),
+                        ],
+                        fill=col,
+                    )
         elif kind == "pie":
             a0 = rng.uniform(0, 360)
-            draw.pieslice((ox - rr, oy - rr, ox + rr, oy + rr), a0, a0 + rng.uniform(60, 300), fill=col)
+            draw.pieslice(
+                (ox - rr, oy - rr, ox + rr, oy + rr),
+                a0,
+                a0 + rng.uniform(60, 300),
+                fill=col,
+            )
         elif kind == "cross":
             t = rr * rng.uniform(0.15, 0.35)
             draw.rectangle((ox - rr, oy - t, ox + rr, oy + t), fill=col)
             draw.rectangle((ox - t, oy - rr, ox + t, oy + rr), fill=col)
         elif kind == "chevron":
             t = rr * 0.35
-            draw.polygon([(ox - rr, oy - rr * 0.3), (ox, oy + rr * 0.4), (ox + rr, oy - rr * 0.3), (ox + rr, oy + t - rr * 0.3 + t), (ox, oy + rr * 0.4 + 2 * t), (ox - rr, oy + 2 * t - rr * 0.3)], fill=col)
+            draw.polygon(
+                [
+                    (ox - rr, oy - rr * 0.3),
+                    (ox, oy + rr * 0.4),
+                    (ox + rr, oy - rr * 0.3),
+                    (ox + rr, oy + t - rr * 0.3 + t),
+                    (ox, oy + rr * 0.4 + 2 * t),
+                    (ox - rr, oy + 2 * t - rr * 0.3),
+                ],
+                fill=col,
+            )
         else:
             w2, h2 = rr * rng.uniform(0.4, 1), rr * rng.uniform(0.4, 1)
             draw.rectangle((ox - w2, oy - h2, ox + w2, oy + h2), fill=col)
@@ -339,7 +482,14 @@ def _draw_text(draw, text, box, rng, colour, font_idx, *, stroke=None) -> None:
     x = x0 + (x1 - x0 - (r - l)) / 2 - l
     y = y0 + (y1 - y0 - (b - t)) / 2 - t
     if stroke is not None:
-        draw.text((x, y), text, font=f, fill=colour, stroke_width=max(1, f.size // 18), stroke_fill=stroke)
+        draw.text(
+            (x, y),
+            text,
+            font=f,
+            fill=colour,
+            stroke_width=max(1, f.size // 18),
+            stroke_fill=stroke,
+        )
     else:
         draw.text((x, y), text, font=f, fill=colour)
 
@@ -361,23 +511,63 @@ def _pattern(img: Image.Image, box, rng: random.Random, colour) -> None:
         for y in range(y0, y1, step):
             for x in range(x0, x1, step):
                 if ((x - x0) // step + (y - y0) // step) % 2 == 0:
-                    draw.rectangle((x, y, min(x + step - 1, x1), min(y + step - 1, y1)), fill=colour)
+                    draw.rectangle(
+                        (x, y, min(x + step - 1, x1), min(y + step - 1, y1)),
+                        fill=colour,
+                    )
     elif kind == "waves":
         amp = step * 0.4
         for y in range(y0, y1, step):
-            pts = [(x, y + amp * math.sin(x / step * 1.7)) for x in range(x0, x1 + 1, 4)]
+            pts = [
+                (x, y + amp * math.sin(x / step * 1.7)) for x in range(x0, x1 + 1, 4)
+            ]
             draw.line(pts, fill=colour, width=max(1, step // 5))
     else:
         for y in range(y0, y1, step):
             draw.rectangle((x0, y, x1, y + step // 3), fill=colour)
 
 
-_EAN_L = ("0001101", "0011001", "0010011", "0111101", "0100011", "0110001", "0101111", "0111011", "0110111", "0001011")
-_EAN_G = ("0100111", "0110011", "0011011", "0100001", "0011101", "0111001", "0000101", "0010001", "0001001", "0010111")
-_EAN_PARITY = ("LLLLLL", "LLGLGG", "LLGGLG", "LLGGGL", "LGLLGG", "LGGLLG", "LGGGLL", "LGLGLG", "LGLGGL", "LGGLGL")
+_EAN_L = (
+    "0001101",
+    "0011001",
+    "0010011",
+    "0111101",
+    "0100011",
+    "0110001",
+    "0101111",
+    "0111011",
+    "0110111",
+    "0001011",
+)
+_EAN_G = (
+    "0100111",
+    "0110011",
+    "0011011",
+    "0100001",
+    "0011101",
+    "0111001",
+    "0000101",
+    "0010001",
+    "0001001",
+    "0010111",
+)
+_EAN_PARITY = (
+    "LLLLLL",
+    "LLGLGG",
+    "LLGGLG",
+    "LLGGGL",
+    "LGLLGG",
+    "LGGLLG",
+    "LGGGLL",
+    "LGLGLG",
+    "LGLGGL",
+    "LGGLGL",
+)
 
 
-def ean13_image(code: str, *, module: int = 3, height: int = 80, text: bool = True) -> Image.Image:
+def ean13_image(
+    code: str, *, module: int = 3, height: int = 80, text: bool = True
+) -> Image.Image:
     """A real, scannable EAN-13 barcode drawn with Pillow (``code`` is 13 digits)."""
     if len(code) != 13 or not code.isdigit():
         raise ValueError("an EAN-13 needs 13 digits")
@@ -398,18 +588,42 @@ def ean13_image(code: str, *, module: int = 3, height: int = 80, text: bool = Tr
             x = quiet + i * module
             draw.rectangle((x, 4, x + module - 1, 4 + height), fill=0)
     if text:
-        draw.text((quiet, height + 6), f"{code[0]} {code[1:7]} {code[7:]}", font=_font(0, 13), fill=0)
+        draw.text(
+            (quiet, height + 6),
+            f"{code[0]} {code[1:7]} {code[7:]}",
+            font=_font(0, 13),
+            fill=0,
+        )
     return img.convert("RGB")
 
 
 _GOODS = (
-    ("sports shoes", "6403.99"), ("handbags", "4202.21"), ("wrist watches", "9102.11"),
-    ("perfume", "3303.00"), ("t-shirts", "6109.10"), ("mobile phone cases", "3926.90"),
-    ("sunglasses", "9004.10"), ("headphones", "8518.30"), ("cosmetics", "3304.99"),
-    ("toys", "9503.00"), ("jackets", "6201.40"), ("wallets", "4202.31"),
-    ("phone chargers", "8504.40"), ("caps", "6505.00"), ("belts", "4203.30"),
+    ("sports shoes", "6403.99"),
+    ("handbags", "4202.21"),
+    ("wrist watches", "9102.11"),
+    ("perfume", "3303.00"),
+    ("t-shirts", "6109.10"),
+    ("mobile phone cases", "3926.90"),
+    ("sunglasses", "9004.10"),
+    ("headphones", "8518.30"),
+    ("cosmetics", "3304.99"),
+    ("toys", "9503.00"),
+    ("jackets", "6201.40"),
+    ("wallets", "4202.31"),
+    ("phone chargers", "8504.40"),
+    ("caps", "6505.00"),
+    ("belts", "4203.30"),
 )
-_CLAIMS = ("premium", "original", "classic", "sport", "pro", "limited edition", "new", "deluxe")
+_CLAIMS = (
+    "premium",
+    "original",
+    "classic",
+    "sport",
+    "pro",
+    "limited edition",
+    "new",
+    "deluxe",
+)
 
 
 def _draw_logo(rng: random.Random, name: str, size: tuple[int, int]) -> Image.Image:
@@ -427,33 +641,78 @@ def _draw_logo(rng: random.Random, name: str, size: tuple[int, int]) -> Image.Im
     draw = ImageDraw.Draw(img)
     font_idx = rng.randrange(len(_FONT_FILES))
     text = name.upper() if rng.random() < 0.5 else name
-    text_col = (255, 255, 255) if bg_kind == "dark" else rng.choice(colours + [(20, 20, 20)])
+    text_col = (
+        (255, 255, 255) if bg_kind == "dark" else rng.choice(colours + [(20, 20, 20)])
+    )
     stroke = rng.choice([None, None, (0, 0, 0), (255, 255, 255)])
     m = int(0.06 * min(w, h))
     layout = rng.choice(("top", "left", "over", "band"))
     if layout == "top":
         _draw_emblem(draw, (m, m, w - m, int(h * 0.62)), rng, colours)
-        _draw_text(draw, text, (m, int(h * 0.66), w - m, h - m), rng, text_col, font_idx, stroke=stroke)
+        _draw_text(
+            draw,
+            text,
+            (m, int(h * 0.66), w - m, h - m),
+            rng,
+            text_col,
+            font_idx,
+            stroke=stroke,
+        )
     elif layout == "left":
         _draw_emblem(draw, (m, m, int(w * 0.42), h - m), rng, colours)
-        _draw_text(draw, text, (int(w * 0.45), int(h * 0.3), w - m, int(h * 0.7)), rng, text_col, font_idx, stroke=stroke)
+        _draw_text(
+            draw,
+            text,
+            (int(w * 0.45), int(h * 0.3), w - m, int(h * 0.7)),
+            rng,
+            text_col,
+            font_idx,
+            stroke=stroke,
+        )
     elif layout == "over":
         _draw_emblem(draw, (m, m, w - m, h - m), rng, colours)
-        _draw_text(draw, text, (m, int(h * 0.35), w - m, int(h * 0.65)), rng, text_col, font_idx, stroke=stroke or (255, 255, 255))
+        _draw_text(
+            draw,
+            text,
+            (m, int(h * 0.35), w - m, int(h * 0.65)),
+            rng,
+            text_col,
+            font_idx,
+            stroke=stroke or (255, 255, 255),
+        )
     else:
         _pattern(img, (0, 0, w, int(h * 0.3)), rng, rng.choice(colours))
-        _draw_emblem(draw, (int(w * 0.3), int(h * 0.05), int(w * 0.7), int(h * 0.5)), rng, colours)
+        _draw_emblem(
+            draw,
+            (int(w * 0.3), int(h * 0.05), int(w * 0.7), int(h * 0.5)),
+            rng,
+            colours,
+        )
         draw.rectangle((0, int(h * 0.55), w, int(h * 0.9)), fill=rng.choice(colours))
-        _draw_text(draw, text, (m, int(h * 0.57), w - m, int(h * 0.88)), rng, (255, 255, 255), font_idx, stroke=(0, 0, 0))
+        _draw_text(
+            draw,
+            text,
+            (m, int(h * 0.57), w - m, int(h * 0.88)),
+            rng,
+            (255, 255, 255),
+            font_idx,
+            stroke=(0, 0, 0),
+        )
     return img
 
 
-def _draw_packaging(rng: random.Random, name: str, logo: Image.Image, gtin: str, size: tuple[int, int]) -> Image.Image:
+def _draw_packaging(
+    rng: random.Random, name: str, logo: Image.Image, gtin: str, size: tuple[int, int]
+) -> Image.Image:
     """A box face: logo, name, product line, a pattern band and a real EAN-13, in one of
     several layouts (brands do not share one template, or every box would look alike)."""
     w, h = size
     c1, c2 = _rand_colour(rng), _rand_colour(rng)
-    img = _gradient(size, c1, c2, rng) if rng.random() < 0.5 else Image.new("RGB", size, c1)
+    img = (
+        _gradient(size, c1, c2, rng)
+        if rng.random() < 0.5
+        else Image.new("RGB", size, c1)
+    )
     draw = ImageDraw.Draw(img)
     band_kind = rng.choice(("top", "bottom", "left", "none", "top"))
     if band_kind == "top":
@@ -472,9 +731,14 @@ def _draw_packaging(rng: random.Random, name: str, logo: Image.Image, gtin: str,
     col = (255, 255, 255) if sum(c1) < 380 else (15, 15, 15)
     fi = rng.randrange(len(_FONT_FILES))
     fi2 = rng.randrange(len(_FONT_FILES))
-    lines = [name.upper() if rng.random() < 0.7 else name, f"{rng.choice(_CLAIMS)} {goods}".upper()]
+    lines = [
+        name.upper() if rng.random() < 0.7 else name,
+        f"{rng.choice(_CLAIMS)} {goods}".upper(),
+    ]
     if rng.random() < 0.5:
-        lines.append(f"{rng.randint(1, 12) * 10} {rng.choice(('ml', 'g', 'pcs', 'pairs', 'oz', 'units'))}")
+        lines.append(
+            f"{rng.randint(1, 12) * 10} {rng.choice(('ml', 'g', 'pcs', 'pairs', 'oz', 'units'))}"
+        )
     layout = rng.choice(("logo-left", "logo-right", "logo-top", "logo-centre"))
     inner = (int(w * 0.05), int(h * 0.06), int(w * 0.95), int(h * 0.94))
     if band_kind == "top":
@@ -507,7 +771,11 @@ def _draw_packaging(rng: random.Random, name: str, logo: Image.Image, gtin: str,
         text_box = (x0, y0, x1, ly - 4)
     if rng.random() < 0.3:  # a frame around the logo
         pad = 6
-        draw.rectangle((lx - pad, ly - pad, lx + lw + pad, ly + lh + pad), outline=_rand_colour(rng), width=rng.randint(2, 5))
+        draw.rectangle(
+            (lx - pad, ly - pad, lx + lw + pad, ly + lh + pad),
+            outline=_rand_colour(rng),
+            width=rng.randint(2, 5),
+        )
     img.paste(logo.resize((max(1, lw), max(1, lh)), Image.Resampling.LANCZOS), (lx, ly))
     bx0, by0, bx1, by1 = text_box
     if bx1 - bx0 > 30 and by1 - by0 > 20:
@@ -517,7 +785,14 @@ def _draw_packaging(rng: random.Random, name: str, logo: Image.Image, gtin: str,
         y = by0
         for k in range(n):
             hh = (by1 - by0) * weights[k] / total
-            _draw_text(draw, lines[k], (bx0, y, bx1, y + hh * 0.9), rng, col, fi if k != 1 else fi2)
+            _draw_text(
+                draw,
+                lines[k],
+                (bx0, y, bx1, y + hh * 0.9),
+                rng,
+                col,
+                fi if k != 1 else fi2,
+            )
             y += hh
     bc = ean13_image(gtin, module=2, height=50)
     bw = int(w * rng.uniform(0.25, 0.38))
@@ -530,12 +805,24 @@ def _draw_packaging(rng: random.Random, name: str, logo: Image.Image, gtin: str,
     if rng.random() < 0.4:  # a side claim or seal
         cx, cy = rng.uniform(0.1, 0.9) * w, rng.uniform(0.1, 0.9) * h
         r = min(w, h) * rng.uniform(0.06, 0.1)
-        draw.polygon(_star(cx, cy, r, r * 0.8, rng.randint(10, 16), rng.uniform(0, 1)), fill=_rand_colour(rng))
-        _draw_text(draw, rng.choice(("NEW", "100%", "TOP", "BIO", "PRO")), (cx - r * 0.7, cy - r * 0.4, cx + r * 0.7, cy + r * 0.4), rng, (255, 255, 255), fi)
+        draw.polygon(
+            _star(cx, cy, r, r * 0.8, rng.randint(10, 16), rng.uniform(0, 1)),
+            fill=_rand_colour(rng),
+        )
+        _draw_text(
+            draw,
+            rng.choice(("NEW", "100%", "TOP", "BIO", "PRO")),
+            (cx - r * 0.7, cy - r * 0.4, cx + r * 0.7, cy + r * 0.4),
+            rng,
+            (255, 255, 255),
+            fi,
+        )
     return img
 
 
-def draw_brand_images(seed: int, index: int, name: str, gtin: str, *, image_size: int = 400) -> tuple[Image.Image, Image.Image]:
+def draw_brand_images(
+    seed: int, index: int, name: str, gtin: str, *, image_size: int = 400
+) -> tuple[Image.Image, Image.Image]:
     """The logo and the packaging face of brand ``index`` (deterministic from seed, index)."""
     rng = random.Random(f"brand-art:{seed}:{index}")
     aspect = rng.choice((1.0, 1.0, 1.25, 1.5, 0.8))
@@ -560,6 +847,7 @@ def _encode(img: Image.Image, fmt: str = "PNG", quality: int = 92) -> bytes:
 # --------------------------------------------------------------------------------------------
 # photos
 
+
 def _perspective_coeffs(dst: np.ndarray, src: np.ndarray) -> tuple[float, ...]:
     """Pillow PERSPECTIVE coefficients that map output points ``dst`` to input points ``src``."""
     a = []
@@ -583,16 +871,33 @@ def _clutter(rng: random.Random, size: tuple[int, int]) -> Image.Image:
         r = s * rng.uniform(0.02, 0.18)
         kind = rng.random()
         if kind < 0.3:
-            draw.rectangle((x - r, y - r * rng.uniform(0.3, 1.5), x + r, y + r), fill=col)
+            draw.rectangle(
+                (x - r, y - r * rng.uniform(0.3, 1.5), x + r, y + r), fill=col
+            )
         elif kind < 0.55:
             draw.ellipse((x - r, y - r * rng.uniform(0.3, 1), x + r, y + r), fill=col)
         elif kind < 0.75:
-            draw.polygon(_polygon(x, y, r, rng.randint(3, 7), rng.uniform(0, 6.3)), fill=col)
+            draw.polygon(
+                _polygon(x, y, r, rng.randint(3, 7), rng.uniform(0, 6.3)), fill=col
+            )
         elif kind < 0.9:
-            draw.line((x, y, x + rng.uniform(-3, 3) * r, y + rng.uniform(-3, 3) * r), fill=col, width=rng.randint(2, 8))
+            draw.line(
+                (x, y, x + rng.uniform(-3, 3) * r, y + rng.uniform(-3, 3) * r),
+                fill=col,
+                width=rng.randint(2, 8),
+            )
         else:
-            word = make_brand_name(rng).lower() + rng.choice(("", " " + make_brand_name(rng).lower()))
-            draw.text((x, y), word, font=_font(rng.randrange(len(_FONT_FILES)), int(s * rng.uniform(0.03, 0.07))), fill=col)
+            word = make_brand_name(rng).lower() + rng.choice(
+                ("", " " + make_brand_name(rng).lower())
+            )
+            draw.text(
+                (x, y),
+                word,
+                font=_font(
+                    rng.randrange(len(_FONT_FILES)), int(s * rng.uniform(0.03, 0.07))
+                ),
+                fill=col,
+            )
     if rng.random() < 0.5:
         _pattern(img, (0, 0, w, h // rng.randint(3, 6)), rng, _rand_colour(rng))
     return img
@@ -623,13 +928,22 @@ def make_photo(
     angle = math.radians(rng.uniform(-30, 30) if hard else rng.uniform(-8, 8))
     s = math.sqrt(cover * w * h / (rw * rh))
     ca, sa = abs(math.cos(angle)), abs(math.sin(angle))
-    fit = min(w * 1.02 / (s * (rw * ca + rh * sa)), h * 1.02 / (s * (rw * sa + rh * ca)), 1.0)
+    fit = min(
+        w * 1.02 / (s * (rw * ca + rh * sa)), h * 1.02 / (s * (rw * sa + rh * ca)), 1.0
+    )
     s *= fit
     half = np.array([[-rw, -rh], [rw, -rh], [rw, rh], [-rw, rh]], np.float64) / 2 * s
-    rot = np.array([[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]])
+    rot = np.array(
+        [[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]]
+    )
     quad = half @ rot.T
     persp = 0.12 if hard else 0.04
-    quad += np.array([[rng.uniform(-persp, persp) * s * rw, rng.uniform(-persp, persp) * s * rh] for _ in range(4)])
+    quad += np.array(
+        [
+            [rng.uniform(-persp, persp) * s * rw, rng.uniform(-persp, persp) * s * rh]
+            for _ in range(4)
+        ]
+    )
     minx, miny = quad.min(0)
     maxx, maxy = quad.max(0)
     # Allow the object to leave the frame a little (a partial crop) on hard photos.
@@ -649,7 +963,9 @@ def make_photo(
         hsv[..., 0] = (hsv[..., 0].astype(np.int16) + rng.randint(30, 220)) % 256
         obj = Image.fromarray(hsv, "HSV").convert("RGB")
     obj.putalpha(255)
-    warped = obj.transform((w, h), Image.Transform.PERSPECTIVE, coeffs, Image.Resampling.BILINEAR)
+    warped = obj.transform(
+        (w, h), Image.Transform.PERSPECTIVE, coeffs, Image.Resampling.BILINEAR
+    )
     scene.paste(warped, (0, 0), warped)
     if hard and rng.random() < 0.35:
         # Something in front of the goods: a hand, a strap, another box.
@@ -672,13 +988,20 @@ def make_photo(
     if radius > 0.3:
         # Defocus as a down-and-up resample: close to a Gaussian blur, several times cheaper.
         f_blur = 1.0 + radius
-        small = scene.resize((max(1, int(w / f_blur)), max(1, int(h / f_blur))), Image.Resampling.BILINEAR)
+        small = scene.resize(
+            (max(1, int(w / f_blur)), max(1, int(h / f_blur))),
+            Image.Resampling.BILINEAR,
+        )
         scene = small.resize((w, h), Image.Resampling.BILINEAR)
     # Sensor noise (Pillow's Gaussian noise generator is seeded from the global state, so
     # the noise is drawn with numpy from the case's own generator instead).
     sigma = rng.uniform(1, 6 if hard else 2)
-    noise = np.random.default_rng(rng.getrandbits(32)).integers(-128, 128, (h // 2, w // 2), dtype=np.int16)
-    noise_img = Image.fromarray((128 + noise * (sigma / 74)).clip(0, 255).astype(np.uint8), "L")
+    noise = np.random.default_rng(rng.getrandbits(32)).integers(
+        -128, 128, (h // 2, w // 2), dtype=np.int16
+    )
+    noise_img = Image.fromarray(
+        (128 + noise * (sigma / 74)).clip(0, 255).astype(np.uint8), "L"
+    )
     noise_img = noise_img.resize((w, h), Image.Resampling.NEAREST).convert("RGB")
     scene = ImageChops.add(scene, noise_img, 1.0, -128)
     mirrored = hard and rng.random() < mirror_prob
@@ -688,17 +1011,50 @@ def make_photo(
     if (w, h) != (W, H):
         scene = scene.resize((W, H), Image.Resampling.BICUBIC)
         quad = quad * np.array([W / w, H / h])
-    data = _encode(scene, "JPEG", quality=rng.randint(55, 90) if hard else rng.randint(80, 92))
+    data = _encode(
+        scene, "JPEG", quality=rng.randint(55, 90) if hard else rng.randint(80, 92)
+    )
     return data, tuple((float(x), float(y)) for x, y in quad), mirrored
 
 
 # --------------------------------------------------------------------------------------------
 # brands and cases
 
-_COUNTRIES_PROD = ("IT", "FR", "DE", "US", "JP", "ES", "GB", "CH", "PT", "KR", "SE", "NL", "DK", "AT", "BE")
+_COUNTRIES_PROD = (
+    "IT",
+    "FR",
+    "DE",
+    "US",
+    "JP",
+    "ES",
+    "GB",
+    "CH",
+    "PT",
+    "KR",
+    "SE",
+    "NL",
+    "DK",
+    "AT",
+    "BE",
+)
 _COUNTRIES_ODD = ("KP", "SY", "YE", "MM", "LA", "KH", "TJ", "TM", "AF", "SO")
-_GS1_COUNTRY = {"IT": "80", "FR": "30", "DE": "40", "US": "00", "JP": "45", "ES": "84", "GB": "50",
-                "CH": "76", "PT": "56", "KR": "88", "SE": "73", "NL": "87", "DK": "57", "AT": "90", "BE": "54"}
+_GS1_COUNTRY = {
+    "IT": "80",
+    "FR": "30",
+    "DE": "40",
+    "US": "00",
+    "JP": "45",
+    "ES": "84",
+    "GB": "50",
+    "CH": "76",
+    "PT": "56",
+    "KR": "88",
+    "SE": "73",
+    "NL": "87",
+    "DK": "57",
+    "AT": "90",
+    "BE": "54",
+}
 _SUFFIXES = (
     ("Manufacturing Co., Ltd.", "Manufactoring Company Limited"),
     ("Trading GmbH", "Tradeing GmbH"),
@@ -762,7 +1118,9 @@ def _make_brand(seed: int, index: int, name: str, *, image_size: int) -> _Brand:
     return _Brand(ref, logo, pack, near, goods)
 
 
-def iter_reference_images(n_brands: int, *, seed: int = 0, image_size: int = 400, start: int = 0) -> Iterator[tuple[str, int, bytes]]:
+def iter_reference_images(
+    n_brands: int, *, seed: int = 0, image_size: int = 400, start: int = 0
+) -> Iterator[tuple[str, int, bytes]]:
     """(brand_id, image index, encoded image) for many brands, without name de-duplication.
 
     Cheap enough for index benchmarks of tens of thousands of brands; the images are drawn
@@ -797,12 +1155,16 @@ def make_case_set(
     """
     rng = random.Random(f"cases:{seed}")
     names = _unique_names(rng, n_brands + cases_per_kind, [])
-    brands = [_make_brand(seed, i, names[i], image_size=image_size) for i in range(n_brands)]
+    brands = [
+        _make_brand(seed, i, names[i], image_size=image_size) for i in range(n_brands)
+    ]
     unreg_names = names[n_brands:]
     refs = [b.reference for b in brands]
     cases: list[LabelledCase] = []
 
-    def photos_of(b: _Brand, hard: bool, crng: random.Random) -> tuple[tuple[bytes, ...], tuple[Placement, ...]]:
+    def photos_of(
+        b: _Brand, hard: bool, crng: random.Random
+    ) -> tuple[tuple[bytes, ...], tuple[Placement, ...]]:
         first = crng.randrange(2) if hard else 1
         photos, places = [], []
         for p in range(photos_per_case):
@@ -839,7 +1201,11 @@ def make_case_set(
             if kind == "counterfeit":
                 name = ref.name if crng.random() < 0.4 else lookalike(ref.name, crng)
                 photos, places = photos_of(b, True, crng)
-                supplier = crng.choice(b.near_copy_suppliers) if crng.random() < 0.5 else _company(crng)[0]
+                supplier = (
+                    crng.choice(b.near_copy_suppliers)
+                    if crng.random() < 0.5
+                    else _company(crng)[0]
+                )
                 assert ref.price_range is not None
                 q = Query(
                     description=f"{crng.choice(_CLAIMS)} {b.goods} {name} {crng.randint(2, 40)}0 units",
@@ -855,9 +1221,17 @@ def make_case_set(
                 cases.append(LabelledCase(kind, q, ref.brand_id, places))
             elif kind == "photo_only":
                 photos, places = photos_of(b, True, crng)
-                cases.append(LabelledCase(kind, Query(photos=photos), ref.brand_id, places))
+                cases.append(
+                    LabelledCase(kind, Query(photos=photos), ref.brand_id, places)
+                )
             elif kind == "lookalike_name":
-                cases.append(LabelledCase(kind, Query(declared_brand=lookalike(ref.name, crng)), ref.brand_id))
+                cases.append(
+                    LabelledCase(
+                        kind,
+                        Query(declared_brand=lookalike(ref.name, crng)),
+                        ref.brand_id,
+                    )
+                )
             elif kind == "genuine":
                 photos, places = photos_of(b, False, crng)
                 assert ref.price_range is not None
@@ -867,7 +1241,9 @@ def make_case_set(
                     declared_brand=ref.name,
                     supplier=sup.name,
                     origin_country=crng.choice(ref.production_countries),
-                    unit_price=round(crng.uniform(ref.price_range.min, ref.price_range.max), 2),
+                    unit_price=round(
+                        crng.uniform(ref.price_range.min, ref.price_range.max), 2
+                    ),
                     currency=ref.price_range.currency,
                     quantity=crng.randint(10, 500),
                     hs_code=ref.hs_codes[0],
@@ -877,4 +1253,6 @@ def make_case_set(
                 cases.append(LabelledCase(kind, q, ref.brand_id, places))
             else:
                 raise ValueError(f"unknown kind {kind!r}")
-    return CaseSet(references=refs, cases=cases, seed=seed, unregistered_names=list(unreg_names))
+    return CaseSet(
+        references=refs, cases=cases, seed=seed, unregistered_names=list(unreg_names)
+    )

@@ -67,14 +67,28 @@ def _filler(n: int, workers: int, seed: int, chunk: int = 100):
 
 def _pct(values: list[float], q: float) -> float:
     values = sorted(values)
-    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
+    return values[min(len(values) - 1, round(q * (len(values) - 1)))]
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--brands", type=int, default=3000, help="registered brands (2 images each)")
-    ap.add_argument("--labelled", type=int, default=100, help="registered brands with labelled photos")
-    ap.add_argument("--cases", type=int, default=60, help="cases per kind (photo_only, unregistered)")
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument(
+        "--brands", type=int, default=3000, help="registered brands (2 images each)"
+    )
+    ap.add_argument(
+        "--labelled",
+        type=int,
+        default=100,
+        help="registered brands with labelled photos",
+    )
+    ap.add_argument(
+        "--cases",
+        type=int,
+        default=60,
+        help="cases per kind (photo_only, unregistered)",
+    )
     ap.add_argument("--photos", type=int, default=2, help="photos per case")
     ap.add_argument("--size", default="4000x3000", help="photo size WxH")
     ap.add_argument("--workers", type=int, default=2)
@@ -93,7 +107,9 @@ def main(argv: list[str] | None = None) -> int:
         photos_per_case=args.photos,
     )
     t_cases = time.perf_counter() - t0
-    print(f"generated {len(cs.cases)} cases of {args.photos} photo(s) {w}x{h} in {t_cases:.1f} s")
+    print(
+        f"generated {len(cs.cases)} cases of {args.photos} photo(s) {w}x{h} in {t_cases:.1f} s"
+    )
 
     # Reference images are written to files first, as a registry's blob store holds them,
     # so that the build is timed on its own.
@@ -150,12 +166,17 @@ def main(argv: list[str] | None = None) -> int:
         import subprocess
 
         out = subprocess.run(
-            [sys.executable, "-c", probe, path], capture_output=True, text=True, check=False,
+            [sys.executable, "-c", probe, path],
+            capture_output=True,
+            text=True,
+            check=False,
             cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
         )
         worker_rss = out.stdout.strip() or f"unknown ({out.stderr.strip()[-200:]})"
     print(f"save {t_save:.2f} s, load {t_load:.2f} s")
-    print(f"memory of a fresh process that loads the index and screens a photo: peak RSS {worker_rss} MiB")
+    print(
+        f"memory of a fresh process that loads the index and screens a photo: peak RSS {worker_rss} MiB"
+    )
 
     # One core for the latency figures.
     cv2.setNumThreads(1)
@@ -169,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     for case in cs.cases:
         t0 = time.perf_counter()
         c0 = time.process_time()
-        photos, notes = decode_all(case.query.photos)
+        photos, _notes = decode_all(case.query.photos)
         hits = index.search(photos)
         cpu.append(time.process_time() - c0)
         latencies.append(time.perf_counter() - t0)
@@ -225,7 +246,9 @@ def main(argv: list[str] | None = None) -> int:
         f"baseline (pHash nearest neighbour): photo_only top-1 {base_right / max(n_pos, 1):.3f}; "
         f"unregistered within 12 bits {base_false / max(n_neg, 1):.3f}"
     )
-    print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+    print(
+        f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB"
+    )
     return 0
 
 

@@ -20,7 +20,7 @@ import numpy as np
 
 from .photos import DecodedPhoto
 
-__all__ = ["read_gtins", "to_gtin14", "gtin_check_digit_ok"]
+__all__ = ["gtin_check_digit_ok", "read_gtins", "to_gtin14"]
 
 
 def gtin_check_digit_ok(digits: str) -> bool:
@@ -86,7 +86,9 @@ def read_gtins(photo: DecodedPhoto, *, max_side: int = 1600) -> list[str]:
         if max(h, w) > max_side:
             # Beyond this the scan gets slow without finding more codes.
             f = max_side / max(h, w)
-            gray = cv2.resize(gray, (round(w * f), round(h * f)), interpolation=cv2.INTER_AREA)
+            gray = cv2.resize(
+                gray, (round(w * f), round(h * f)), interpolation=cv2.INTER_AREA
+            )
         gray = np.ascontiguousarray(gray)
         formats = _formats()
         try:
@@ -96,7 +98,7 @@ def read_gtins(photo: DecodedPhoto, *, max_side: int = 1600) -> list[str]:
             for fmt in formats[1:]:
                 combined = combined | fmt
             results = zxingcpp.read_barcodes(gray, formats=combined)
-    except Exception:  # a reader crash must not stop screening
+    except Exception:  # noqa: BLE001 - a reader crash must not stop screening
         return []
     out: list[str] = []
     for r in results:

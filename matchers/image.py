@@ -48,7 +48,7 @@ from .errors import ScreeningError
 from .photos import DecodedPhoto, decode
 from .types import ImageEvidence, ImageSource
 
-__all__ = ["ImageIndex", "ImageHit", "INDEX_FORMAT_VERSION"]
+__all__ = ["INDEX_FORMAT_VERSION", "ImageHit", "ImageIndex"]
 
 INDEX_FORMAT_VERSION = 1
 
@@ -107,11 +107,17 @@ class _Params:
 # --------------------------------------------------------------------------------------------
 # feature extraction (module level so that worker processes can run it)
 
+
 def _orb(n: int) -> Any:
     # Fixed parameters: ORB itself is deterministic, so the same image always gives the same
     # keypoints in the same order.
     return cv2.ORB_create(
-        nfeatures=n, scaleFactor=1.2, nlevels=8, edgeThreshold=15, patchSize=31, fastThreshold=12
+        nfeatures=n,
+        scaleFactor=1.2,
+        nlevels=8,
+        edgeThreshold=15,
+        patchSize=31,
+        fastThreshold=12,
     )
 
 
@@ -142,7 +148,9 @@ def _pdq_hashes(gray: np.ndarray, *, dihedral: bool) -> tuple[np.ndarray, int]:
 
     h, w = gray.shape
     f = min(1.0, 128 / max(h, w))
-    small = cv2.resize(gray, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA)
+    small = cv2.resize(
+        gray, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA
+    )
     rgb = np.ascontiguousarray(np.repeat(small[:, :, None], 3, axis=2))
     if dihedral:
         vecs, quality = pdqhash.compute_dihedral(rgb)
@@ -160,14 +168,16 @@ def _phash(img: Any) -> np.ndarray:
     return np.packbits(np.asarray(h.hash, dtype=np.uint8).reshape(-1))
 
 
-def _reference_features(args: tuple[int, Any, _Params]) -> tuple[int, dict[str, Any] | None, str | None]:
+def _reference_features(
+    args: tuple[int, Any, _Params],
+) -> tuple[int, dict[str, Any] | None, str | None]:
     """Decode one reference image and extract everything the index keeps about it."""
     pos, source, p = args
     try:
         photo = decode(source, target_side=max(p.ref_side * 2, 1000))
     except ScreeningError as exc:
         return pos, None, str(exc)
-    except Exception as exc:  # a broken reference must not stop the build
+    except Exception as exc:  # noqa: BLE001 - a broken reference must not stop the build
         return pos, None, f"could not be decoded ({type(exc).__name__})"
     gray, _ = _gray(photo.image, p.ref_side, upscale=True)
     kps, desc = _orb(p.ref_features).detectAndCompute(gray, None)
@@ -177,21 +187,28 @@ def _reference_features(args: tuple[int, Any, _Params]) -> tuple[int, dict[str, 
     else:
         pts = np.array([k.pt for k in kps], dtype=np.float32).reshape(-1, 2)
     pdq, quality = _pdq_hashes(gray, dihedral=False)
-    return pos, {
-        "desc": np.ascontiguousarray(desc, dtype=np.uint8),
-        "pts": pts,
-        "size": (gray.shape[1], gray.shape[0]),
-        "pdq": pdq[0],
-        "pdq_quality": quality,
-        "phash": _phash(photo.image),
-        **_edge_thumbs(np.asarray(photo.image)),
-    }, None
+    return (
+        pos,
+        {
+            "desc": np.ascontiguousarray(desc, dtype=np.uint8),
+            "pts": pts,
+            "size": (gray.shape[1], gray.shape[0]),
+            "pdq": pdq[0],
+            "pdq_quality": quality,
+            "phash": _phash(photo.image),
+            **_edge_thumbs(np.asarray(photo.image)),
+        },
+        None,
+    )
 
 
 # --------------------------------------------------------------------------------------------
 # the locality-sensitive hash over binary descriptors
 
-def _bit_selection(n_tables: int, n_bits: int, sample: np.ndarray | None = None) -> np.ndarray:
+
+def _bit_selection(
+    n_tables: int, n_bits: int, sample: np.ndarray | None = None
+) -> np.ndarray:
     """Which descriptor bits make up each table's key.
 
     ORB's bits are neither perfectly balanced nor independent, and keys made of correlated
@@ -202,7 +219,9 @@ def _bit_selection(n_tables: int, n_bits: int, sample: np.ndarray | None = None)
     """
     rng = np.random.default_rng(_SEED)
     if sample is None or sample.shape[0] < 256:
-        return np.stack([np.sort(rng.choice(256, n_bits, replace=False)) for _ in range(n_tables)])
+        return np.stack(
+            [np.sort(rng.choice(256, n_bits, replace=False)) for _ in range(n_tables)]
+        )
     bits = np.unpackbits(sample, axis=1).astype(np.float32)
     p = bits.mean(axis=0)
     corr = np.abs(np.corrcoef(bits.T))
@@ -227,7 +246,9 @@ def _keys(desc: np.ndarray, selection: np.ndarray) -> np.ndarray:
     for s in range(0, desc.shape[0], step):
         bits = np.unpackbits(desc[s : s + step], axis=1)
         for t, sel in enumerate(selection):
-            out[t, s : s + step] = (bits[:, sel].astype(np.uint64) @ weights).astype(np.uint32)
+            out[t, s : s + step] = (bits[:, sel].astype(np.uint64) @ weights).astype(
+                np.uint32
+            )
     return out
 
 
@@ -238,6 +259,7 @@ def _lsh_bits_for(n: int) -> int:
 
 
 # --------------------------------------------------------------------------------------------
+
 
 class ImageIndex:
     """Hashes and local features of every reference image, searchable all at once."""
@@ -275,7 +297,9 @@ class ImageIndex:
         feats: list[dict[str, Any]] = []
         for key, feat, note in self._extract(items, workers):
             if feat is None:
-                self.notes.append(f"reference image {key[1] + 1} of brand {key[0]}: {note}")
+                self.notes.append(
+                    f"reference image {key[1] + 1} of brand {key[0]}: {note}"
+                )
                 continue
             keys.append(key)
             feats.append(feat)
@@ -299,10 +323,16 @@ class ImageIndex:
                 for item in items:
                     pending.append(item)
                     if len(pending) >= 256:
-                        yield from self._collect(pending, pool.map(_reference_features, jobs(pending), chunksize=16))
+                        yield from self._collect(
+                            pending,
+                            pool.map(_reference_features, jobs(pending), chunksize=16),
+                        )
                         pending = []
                 if pending:
-                    yield from self._collect(pending, pool.map(_reference_features, jobs(pending), chunksize=16))
+                    yield from self._collect(
+                        pending,
+                        pool.map(_reference_features, jobs(pending), chunksize=16),
+                    )
         else:
             for item in items:
                 _, feat, note = _reference_features((0, item[2], p))
@@ -314,14 +344,18 @@ class ImageIndex:
             brand_id, idx, _ = batch[pos]
             yield (str(brand_id), int(idx)), feat, note
 
-    def _assemble(self, keys: list[tuple[str, int]], feats: list[dict[str, Any]]) -> None:
+    def _assemble(
+        self, keys: list[tuple[str, int]], feats: list[dict[str, Any]]
+    ) -> None:
         self.brand_ids: list[str] = [k[0] for k in keys]
         self._index_brands()
         self.image_indices = np.array([k[1] for k in keys], dtype=np.int32)
         counts = np.array([f["desc"].shape[0] for f in feats], dtype=np.int64)
         self.starts = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
         self.desc = (
-            np.concatenate([f["desc"] for f in feats]) if feats else np.zeros((0, 32), np.uint8)
+            np.concatenate([f["desc"] for f in feats])
+            if feats
+            else np.zeros((0, 32), np.uint8)
         )
         self.pts = (
             # float16 is exact to 1/8 pixel below 512, ample for keypoints of a reference
@@ -333,14 +367,22 @@ class ImageIndex:
         self.sizes = np.array([f["size"] for f in feats], dtype=np.int32).reshape(-1, 2)
         self.pdq = np.array([f["pdq"] for f in feats], dtype=np.uint8).reshape(-1, 32)
         self.pdq_quality = np.array([f["pdq_quality"] for f in feats], dtype=np.int32)
-        self.phash = np.array([f["phash"] for f in feats], dtype=np.uint8).reshape(-1, 8)
-        self.edges = np.array([f["edges"] for f in feats], dtype=np.uint8).reshape(-1, _THUMB, _THUMB)
-        self.edges_half = np.array([f["edges_half"] for f in feats], dtype=np.uint8).reshape(-1, _THUMB // 2, _THUMB // 2)
+        self.phash = np.array([f["phash"] for f in feats], dtype=np.uint8).reshape(
+            -1, 8
+        )
+        self.edges = np.array([f["edges"] for f in feats], dtype=np.uint8).reshape(
+            -1, _THUMB, _THUMB
+        )
+        self.edges_half = np.array(
+            [f["edges_half"] for f in feats], dtype=np.uint8
+        ).reshape(-1, _THUMB // 2, _THUMB // 2)
         self._build_lsh()
 
     def _index_brands(self) -> None:
         # Dense brand numbers per image, for comparisons inside numpy.
-        _, inverse = np.unique(np.array(self.brand_ids, dtype=object), return_inverse=True)
+        _, inverse = np.unique(
+            np.array(self.brand_ids, dtype=object), return_inverse=True
+        )
         self.brand_index = inverse.astype(np.int32).reshape(-1)
 
     def _build_lsh(self) -> None:
@@ -350,9 +392,17 @@ class ImageIndex:
         sample = self.desc[:: max(1, n // 20000)][:20000] if n else None
         # Above ~8M descriptors (20,000+ reference images) one table fewer keeps a
         # 60,000-image index under 2 GiB; the shortlist still finds the true reference.
-        tables = self.params.lsh_tables if n <= 8_000_000 else max(3, self.params.lsh_tables - 1)
+        tables = (
+            self.params.lsh_tables
+            if n <= 8_000_000
+            else max(3, self.params.lsh_tables - 1)
+        )
         self.lsh_selection = _bit_selection(tables, bits, sample)
-        keys = _keys(self.desc, self.lsh_selection) if n else np.zeros((tables, 0), np.uint32)
+        keys = (
+            _keys(self.desc, self.lsh_selection)
+            if n
+            else np.zeros((tables, 0), np.uint32)
+        )
         self.lsh_order = np.empty(keys.shape, np.int32)
         self.lsh_offsets = np.empty((keys.shape[0], (1 << bits) + 1), np.int32)
         for t in range(keys.shape[0]):
@@ -372,8 +422,21 @@ class ImageIndex:
 
     # -- saving -----------------------------------------------------------------------------
 
-    _ARRAYS = ("image_indices", "starts", "desc", "pts", "sizes", "pdq", "pdq_quality", "phash",
-               "lsh_selection", "lsh_order", "lsh_offsets", "edges", "edges_half")
+    _ARRAYS = (
+        "image_indices",
+        "starts",
+        "desc",
+        "pts",
+        "sizes",
+        "pdq",
+        "pdq_quality",
+        "phash",
+        "lsh_selection",
+        "lsh_order",
+        "lsh_offsets",
+        "edges",
+        "edges_half",
+    )
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Save the index as a directory of ``.npy`` arrays and a JSON file (no pickle)."""
@@ -392,12 +455,14 @@ class ImageIndex:
         os.replace(tmp, d / "index.json")
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> "ImageIndex":
+    def load(cls, path: str | os.PathLike[str]) -> ImageIndex:
         """Load an index written by :meth:`save`."""
         d = Path(path)
         meta = json.loads((d / "index.json").read_text(encoding="utf-8"))
         if meta.get("version") != INDEX_FORMAT_VERSION:
-            raise ValueError(f"image index format {meta.get('version')} is not {INDEX_FORMAT_VERSION}; rebuild it")
+            raise ValueError(
+                f"image index format {meta.get('version')} is not {INDEX_FORMAT_VERSION}; rebuild it"
+            )
         self = cls.__new__(cls)
         self.params = _Params(**meta["params"])
         self.brand_ids = list(meta["brand_ids"])
@@ -435,11 +500,15 @@ class ImageIndex:
             return votes
         qi = np.repeat(np.tile(np.arange(n_q, dtype=np.int64), n_t), ln)
         within = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(ln) - ln, ln)
-        ri = np.take(self.lsh_order.reshape(-1), np.repeat(st, ln) + within).astype(np.int64)
+        ri = np.take(self.lsh_order.reshape(-1), np.repeat(st, ln) + within).astype(
+            np.int64
+        )
         # np.take on 64-bit words: ~5x faster than fancy indexing of (n, 32) uint8 rows.
         q64 = np.ascontiguousarray(qdesc).view(np.uint64)
         dist = np.bitwise_count(
-            np.bitwise_xor(np.take(q64, qi, axis=0), np.take(self.desc.view(np.uint64), ri, axis=0))
+            np.bitwise_xor(
+                np.take(q64, qi, axis=0), np.take(self.desc.view(np.uint64), ri, axis=0)
+            )
         ).sum(axis=1, dtype=np.int64)
         keep = dist <= self.params.vote_max_distance
         if not keep.any():
@@ -470,7 +539,11 @@ class ImageIndex:
         ok_q = dist[starts] < self.params.vote_ratio * d2[q_of]
         # Vote for every image of the winning brand at the winning distance (a logo and the
         # packaging that carries it often share the descriptor), shared between them.
-        sel = (brand == b1) & (dist == d1) & np.repeat(ok_q, np.diff(np.append(starts, qi.size)))
+        sel = (
+            (brand == b1)
+            & (dist == d1)
+            & np.repeat(ok_q, np.diff(np.append(starts, qi.size)))
+        )
         qs, ims = qi[sel], img[sel]
         if qs.size == 0:
             return votes
@@ -484,7 +557,14 @@ class ImageIndex:
         votes += np.bincount(img_u, weights=w, minlength=n_img).astype(np.float32)
         return votes
 
-    def _verify(self, img: int, qpts: np.ndarray, qdesc: np.ndarray, work_size: tuple[int, int], pyramid: list[np.ndarray]) -> dict[str, Any] | None:
+    def _verify(
+        self,
+        img: int,
+        qpts: np.ndarray,
+        qdesc: np.ndarray,
+        work_size: tuple[int, int],
+        pyramid: list[np.ndarray],
+    ) -> dict[str, Any] | None:
         p = self.params
         s, e = int(self.starts[img]), int(self.starts[img + 1])
         rdesc = self.desc[s:e]
@@ -512,7 +592,12 @@ class ImageIndex:
         # OpenCV's USAC (PROSAC sampling, local optimisation) is ~30x faster than classic
         # RANSAC here and finds the same inliers; seeded for repeatable results.
         H, mask = cv2.findHomography(
-            src, dst, cv2.USAC_DEFAULT, p.ransac_threshold, maxIters=1000, confidence=0.995
+            src,
+            dst,
+            cv2.USAC_DEFAULT,
+            p.ransac_threshold,
+            maxIters=1000,
+            confidence=0.995,
         )
         if H is None or mask is None:
             return None
@@ -522,7 +607,9 @@ class ImageIndex:
         if n_in < p.min_inliers or ratio < p.min_inlier_ratio:
             return None
         rw, rh = (int(v) for v in self.sizes[img])
-        corners = np.array([[0, 0], [rw, 0], [rw, rh], [0, rh]], np.float32).reshape(-1, 1, 2)
+        corners = np.array([[0, 0], [rw, 0], [rw, rh], [0, rh]], np.float32).reshape(
+            -1, 1, 2
+        )
         quad = cv2.perspectiveTransform(corners, H).reshape(-1, 2)
         if not _sane(H, quad, work_size, src[inl], (rw, rh)):
             return None
@@ -539,9 +626,19 @@ class ImageIndex:
         evidence = ncc + p.ratio_weight * ratio + p.spread_weight * spread
         if evidence < p.accept_at:
             return None
-        return {"inliers": n_in, "good": len(good), "ratio": ratio, "quad": quad, "ncc": ncc, "spread": spread, "evidence": evidence}
+        return {
+            "inliers": n_in,
+            "good": len(good),
+            "ratio": ratio,
+            "quad": quad,
+            "ncc": ncc,
+            "spread": spread,
+            "evidence": evidence,
+        }
 
-    def search(self, photos: Sequence[DecodedPhoto | None], *, top_k: int = 10) -> list[ImageHit]:
+    def search(
+        self, photos: Sequence[DecodedPhoto | None], *, top_k: int = 10
+    ) -> list[ImageHit]:
         """Registered reference images found in the photos, best first.
 
         ``photos`` may contain None (unusable photos, as :func:`~matchers.photos.decode_all`
@@ -556,7 +653,15 @@ class ImageIndex:
                 key = (hit.brand_id, pi)
                 if key not in best or hit.score > best[key].score:
                     best[key] = hit
-        hits = sorted(best.values(), key=lambda h: (-h.score, h.brand_id, h.evidence.photo_index, h.evidence.reference_image_index))
+        hits = sorted(
+            best.values(),
+            key=lambda h: (
+                -h.score,
+                h.brand_id,
+                h.evidence.photo_index,
+                h.evidence.reference_image_index,
+            ),
+        )
         return hits[:top_k]
 
     def _search_photo(self, pi: int, photo: DecodedPhoto) -> list[ImageHit]:
@@ -572,7 +677,15 @@ class ImageIndex:
             hits = self._feature_pass(pi, photo, gray, f, mirrored=True)
         return hits
 
-    def _feature_pass(self, pi: int, photo: DecodedPhoto, gray: np.ndarray, f: float, *, mirrored: bool) -> list[ImageHit]:
+    def _feature_pass(
+        self,
+        pi: int,
+        photo: DecodedPhoto,
+        gray: np.ndarray,
+        f: float,
+        *,
+        mirrored: bool,
+    ) -> list[ImageHit]:
         p = self.params
         h, w = gray.shape
         g = np.ascontiguousarray(gray[:, ::-1]) if mirrored else gray
@@ -587,12 +700,20 @@ class ImageIndex:
         # neighbours from other brands), so the shortlist grows slowly with size: x2 at
         # 60,000 images. Verifying costs ~3 ms a candidate.
         k = max(k, round(k * (len(self.brand_ids) / 6000) ** 0.3))
-        top = [int(i) for i in np.argsort(-votes, kind="stable")[:k] if votes[i] >= p.min_votes]
+        top = [
+            int(i)
+            for i in np.argsort(-votes, kind="stable")[:k]
+            if votes[i] >= p.min_votes
+        ]
         if not top:
             return []
         # Colour pyramid of the photo for the appearance check (colour edges survive
         # recolouring far better than grey-level ones).
-        rgb = cv2.resize(np.asarray(photo.image), (w, h), interpolation=cv2.INTER_LINEAR if f >= 0.5 else cv2.INTER_AREA)
+        rgb = cv2.resize(
+            np.asarray(photo.image),
+            (w, h),
+            interpolation=cv2.INTER_LINEAR if f >= 0.5 else cv2.INTER_AREA,
+        )
         if mirrored:
             rgb = np.ascontiguousarray(rgb[:, ::-1])
         pyramid = [rgb]
@@ -625,7 +746,9 @@ class ImageIndex:
                 hit_votes = float(votes[img])
         return hits
 
-    def _make_hit(self, pi: int, img: int, v: dict[str, Any], poly, mirrored: bool) -> ImageHit:
+    def _make_hit(
+        self, pi: int, img: int, v: dict[str, Any], poly, mirrored: bool
+    ) -> ImageHit:
         n_in = v["inliers"]
         p = self.params
         # The acceptance floor maps to 0.5, and confidence grows with the evidence up to
@@ -652,21 +775,29 @@ class ImageIndex:
         )
         return ImageHit(self.brand_ids[img], score, ev, reason)
 
-    def _hash_hits(self, pi: int, photo: DecodedPhoto, gray: np.ndarray) -> list[ImageHit]:
+    def _hash_hits(
+        self, pi: int, photo: DecodedPhoto, gray: np.ndarray
+    ) -> list[ImageHit]:
         if self.pdq.shape[0] == 0:
             return []
         hashes, quality = _pdq_hashes(gray, dihedral=True)
         if quality < 50:
             return []  # flat images give meaningless PDQ hashes
-        d = np.bitwise_count(np.bitwise_xor(hashes[:, None, :], self.pdq[None, :, :])).sum(axis=2)
+        d = np.bitwise_count(
+            np.bitwise_xor(hashes[:, None, :], self.pdq[None, :, :])
+        ).sum(axis=2)
         best_per_img = d.min(axis=0)
-        ok = np.flatnonzero((best_per_img <= self.params.pdq_max_distance) & (self.pdq_quality >= 50))
+        ok = np.flatnonzero(
+            (best_per_img <= self.params.pdq_max_distance) & (self.pdq_quality >= 50)
+        )
         hits = []
         W, H = photo.original_size
         poly = ((0.0, 0.0), (float(W), 0.0), (float(W), float(H)), (0.0, float(H)))
         for img in ok:
             dist = int(best_per_img[img])
-            score = round(0.9 + 0.1 * (1 - dist / (self.params.pdq_max_distance + 1)), 4)
+            score = round(
+                0.9 + 0.1 * (1 - dist / (self.params.pdq_max_distance + 1)), 4
+            )
             ref_no = int(self.image_indices[img])
             ev = ImageEvidence(pi, ref_no, score, poly, "pdq", 0)
             reason = (
@@ -702,7 +833,13 @@ def _edge_thumbs(rgb: np.ndarray) -> dict[str, np.ndarray]:
     }
 
 
-def _appearance(H: np.ndarray, ref_size: tuple[int, int], pyramid: list[np.ndarray], edges: np.ndarray, edges_half: np.ndarray) -> float:
+def _appearance(
+    H: np.ndarray,
+    ref_size: tuple[int, int],
+    pyramid: list[np.ndarray],
+    edges: np.ndarray,
+    edges_half: np.ndarray,
+) -> float:
     """Correlation of edge strength between the reference and the photo region it maps to.
 
     Feature matches can all sit on a few shared details (the same letters in the same font,
@@ -715,17 +852,34 @@ def _appearance(H: np.ndarray, ref_size: tuple[int, int], pyramid: list[np.ndarr
         Hinv = np.linalg.inv(H)
     except np.linalg.LinAlgError:
         return 0.0
-    corners = np.array([[0, 0], [rw, 0], [rw, rh], [0, rh]], np.float32).reshape(-1, 1, 2)
+    corners = np.array([[0, 0], [rw, 0], [rw, rh], [0, rh]], np.float32).reshape(
+        -1, 1, 2
+    )
     quad = cv2.perspectiveTransform(corners, H).reshape(-1, 2)
     side = math.sqrt(max(abs(cv2.contourArea(quad)), 1.0))
     # Sample from the pyramid level closest to twice the thumbnail's resolution (no aliasing).
-    level = int(min(len(pyramid) - 1, max(0, math.floor(math.log2(side / (2 * _THUMB))))))
+    level = int(
+        min(len(pyramid) - 1, max(0, math.floor(math.log2(side / (2 * _THUMB)))))
+    )
     src = pyramid[level]
     up = np.diag([2.0**level, 2.0**level, 1.0])
     to_thumb = np.diag([_THUMB / rw, _THUMB / rh, 1.0])
     M = to_thumb @ Hinv @ up
-    warped = cv2.warpPerspective(src, M, (_THUMB, _THUMB), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-    valid = cv2.warpPerspective(np.full(src.shape[:2], 255, np.uint8), M, (_THUMB, _THUMB), flags=cv2.INTER_NEAREST, borderValue=0)
+    warped = cv2.warpPerspective(
+        src,
+        M,
+        (_THUMB, _THUMB),
+        flags=cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=0,
+    )
+    valid = cv2.warpPerspective(
+        np.full(src.shape[:2], 255, np.uint8),
+        M,
+        (_THUMB, _THUMB),
+        flags=cv2.INTER_NEAREST,
+        borderValue=0,
+    )
     valid = cv2.erode(valid, np.ones((5, 5), np.uint8)) > 0
     if valid.sum() < 0.3 * _THUMB * _THUMB:
         return 0.0
@@ -733,8 +887,17 @@ def _appearance(H: np.ndarray, ref_size: tuple[int, int], pyramid: list[np.ndarr
     # 64 pixels, while at 32 pixels only the large shapes remain; the better one counts.
     best = _edge_correlation(_colour_edges(warped), edges.astype(np.float32), valid)
     half = cv2.resize(warped, (_THUMB // 2, _THUMB // 2), interpolation=cv2.INTER_AREA)
-    v2 = cv2.resize(valid.astype(np.uint8), (_THUMB // 2, _THUMB // 2), interpolation=cv2.INTER_NEAREST) > 0
-    return max(best, _edge_correlation(_colour_edges(half), edges_half.astype(np.float32), v2))
+    v2 = (
+        cv2.resize(
+            valid.astype(np.uint8),
+            (_THUMB // 2, _THUMB // 2),
+            interpolation=cv2.INTER_NEAREST,
+        )
+        > 0
+    )
+    return max(
+        best, _edge_correlation(_colour_edges(half), edges_half.astype(np.float32), v2)
+    )
 
 
 def _edge_correlation(a: np.ndarray, b: np.ndarray, valid: np.ndarray) -> float:
@@ -754,7 +917,12 @@ def _edge_correlation(a: np.ndarray, b: np.ndarray, valid: np.ndarray) -> float:
     return float((a * b).sum() / den) if den > 0 else 0.0
 
 
-def _inlier_spread(inliers: np.ndarray, keypoints: np.ndarray, ref_size: tuple[int, int], cells: int = 4) -> float:
+def _inlier_spread(
+    inliers: np.ndarray,
+    keypoints: np.ndarray,
+    ref_size: tuple[int, int],
+    cells: int = 4,
+) -> float:
     """Share of the reference's keypoint-bearing grid cells that hold an inlier."""
     rw, rh = ref_size
 
@@ -767,7 +935,13 @@ def _inlier_spread(inliers: np.ndarray, keypoints: np.ndarray, ref_size: tuple[i
     return len(occupied(inliers) & have) / len(have) if have else 0.0
 
 
-def _sane(H: np.ndarray, quad: np.ndarray, work_size: tuple[int, int], inlier_src: np.ndarray, ref_size: tuple[int, int]) -> bool:
+def _sane(
+    H: np.ndarray,
+    quad: np.ndarray,
+    work_size: tuple[int, int],
+    inlier_src: np.ndarray,
+    ref_size: tuple[int, int],
+) -> bool:
     """Reject homographies no real photo of a flat print could produce."""
     a = H[:2, :2] / H[2, 2] if abs(H[2, 2]) > 1e-12 else H[:2, :2]
     det = float(np.linalg.det(a))
@@ -784,11 +958,18 @@ def _sane(H: np.ndarray, quad: np.ndarray, work_size: tuple[int, int], inlier_sr
         return False
     # Opposite sides of a flat rectangle seen in perspective keep comparable lengths.
     sides = np.linalg.norm(np.roll(quad, -1, axis=0) - quad, axis=1)
-    if sides.min() <= 1e-6 or max(sides[0] / sides[2], sides[2] / sides[0], sides[1] / sides[3], sides[3] / sides[1]) > 3.0:
+    if (
+        sides.min() <= 1e-6
+        or max(
+            sides[0] / sides[2],
+            sides[2] / sides[0],
+            sides[1] / sides[3],
+            sides[3] / sides[1],
+        )
+        > 3.0
+    ):
         return False
     # Inliers must cover a real part of the reference, not one small cluster of corners.
     rw, rh = ref_size
     span = inlier_src.max(axis=0) - inlier_src.min(axis=0)
-    if span[0] * span[1] < 0.01 * rw * rh:
-        return False
-    return True
+    return bool(span[0] * span[1] >= 0.01 * rw * rh)

@@ -30,7 +30,7 @@ def ocr_available() -> bool:
         return False
     try:
         pytesseract.get_tesseract_version()
-    except Exception:
+    except Exception:  # noqa: BLE001 - any failure to run it means OCR is unavailable
         return False
     return True
 
@@ -61,14 +61,19 @@ def read_text(
         h, w = gray.shape
         if max(h, w) > max_side:
             f = max_side / max(h, w)
-            gray = cv2.resize(gray, (round(w * f), round(h * f)), interpolation=cv2.INTER_AREA)
+            gray = cv2.resize(
+                gray, (round(w * f), round(h * f)), interpolation=cv2.INTER_AREA
+            )
         # Tesseract's OpenMP threads fight over cores with the rest of screening and make
         # a single read slower on small machines; one thread per read is the better trade.
         os.environ.setdefault("OMP_THREAD_LIMIT", "1")
         text = pytesseract.image_to_string(
-            Image.fromarray(gray), lang=lang, config=f"--oem 1 --psm {int(psm)}", timeout=timeout
+            Image.fromarray(gray),
+            lang=lang,
+            config=f"--oem 1 --psm {int(psm)}",
+            timeout=timeout,
         )
-    except Exception:  # timeouts (RuntimeError), a missing language, a crashed binary
+    except Exception:  # noqa: BLE001 - timeouts (RuntimeError), a missing language, a crash
         return None
     text = " ".join(text.split())
     return text

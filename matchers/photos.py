@@ -72,13 +72,13 @@ def _sniff(head: bytes) -> str | None:
     stripped = head.lstrip()[:256].lower()
     if not stripped:
         return "empty file"
-    if stripped.startswith(b"<svg") or b"<svg" in stripped:
+    if b"<svg" in stripped:
         return "SVG drawings are not accepted"
     if stripped.startswith((b"<!doctype html", b"<html", b"<head", b"<body")) or (
         stripped.startswith(b"<") and b"html" in stripped
     ):
         return "not an image (HTML file?)"
-    if stripped.startswith(b"<?xml") or stripped.startswith(b"<"):
+    if stripped.startswith((b"<?xml", b"<")):
         return "not an image (XML/markup file?)"
     if head.startswith(b"%PDF"):
         return "not an image (PDF document?)"
@@ -106,15 +106,21 @@ def _read_source(source: ImageSource, max_bytes: int) -> bytes:
         try:
             size = os.stat(source).st_size
         except OSError as exc:
-            raise ScreeningError(f"cannot read the file ({exc.strerror or exc})") from exc
+            raise ScreeningError(
+                f"cannot read the file ({exc.strerror or exc})"
+            ) from exc
         if size > max_bytes:
-            raise ScreeningError(f"file too large ({size:,} bytes; the limit is {max_bytes:,})")
+            raise ScreeningError(
+                f"file too large ({size:,} bytes; the limit is {max_bytes:,})"
+            )
         try:
             with open(source, "rb") as fh:
                 # Read one byte more than allowed: the file may grow between stat and read.
                 data = fh.read(max_bytes + 1)
         except OSError as exc:
-            raise ScreeningError(f"cannot read the file ({exc.strerror or exc})") from exc
+            raise ScreeningError(
+                f"cannot read the file ({exc.strerror or exc})"
+            ) from exc
         if len(data) > max_bytes:
             raise ScreeningError(f"file too large (more than {max_bytes:,} bytes)")
         return data
@@ -177,7 +183,7 @@ def decode(
         orientation = 1
         try:
             orientation = int(img.getexif().get(0x0112, 1) or 1)
-        except Exception:  # a damaged EXIF block is not a reason to refuse the photo
+        except Exception:  # noqa: BLE001 - a damaged EXIF block is no reason to refuse a photo
             orientation = 1
         if fmt == "JPEG":
             img.draft("RGB", _draft_request(ow, oh, target_side))
@@ -187,10 +193,15 @@ def decode(
     except ScreeningError:
         raise
     except UnidentifiedImageError as exc:
-        reason = _sniff(data[:512]) or "not an image, or not an allowed format (JPEG, PNG, WebP)"
+        reason = (
+            _sniff(data[:512])
+            or "not an image, or not an allowed format (JPEG, PNG, WebP)"
+        )
         raise ScreeningError(reason) from exc
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ScreeningError(f"image too large; possibly a decompression bomb ({exc})") from exc
+        raise ScreeningError(
+            f"image too large; possibly a decompression bomb ({exc})"
+        ) from exc
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise ScreeningError(f"damaged or truncated image ({exc})") from exc
     except MemoryError as exc:
@@ -207,7 +218,9 @@ def decode(
 def _to_rgb(img: Image.Image) -> Image.Image:
     if img.mode == "RGB":
         return img
-    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+    if img.mode in ("RGBA", "LA", "PA") or (
+        img.mode == "P" and "transparency" in img.info
+    ):
         # Flatten transparency onto white, as a logo on a page would look.
         rgba = img.convert("RGBA")
         canvas = Image.new("RGB", rgba.size, (255, 255, 255))
@@ -239,7 +252,9 @@ def _from_pil(img: Image.Image, *, max_pixels: int, target_side: int) -> Decoded
         if out is img:
             out = img.copy()  # never hand back (or later mutate) the caller's object
     except Exception as exc:
-        raise ScreeningError(f"unusable image object ({type(exc).__name__}: {exc})") from exc
+        raise ScreeningError(
+            f"unusable image object ({type(exc).__name__}: {exc})"
+        ) from exc
     out = _reduce(out, target_side)
     return DecodedPhoto(image=out, original_size=(w, h), format="PIL")
 
@@ -261,12 +276,17 @@ def decode_all(
     for i, source in enumerate(sources):
         try:
             photos.append(
-                decode(source, max_bytes=max_bytes, max_pixels=max_pixels, target_side=target_side)
+                decode(
+                    source,
+                    max_bytes=max_bytes,
+                    max_pixels=max_pixels,
+                    target_side=target_side,
+                )
             )
         except ScreeningError as exc:
             photos.append(None)
             notes.append(f"photo {i + 1}: {exc}")
-        except Exception as exc:  # belt and braces: one bad photo must not stop screening
+        except Exception as exc:  # noqa: BLE001 - one bad photo must not stop screening
             photos.append(None)
             notes.append(f"photo {i + 1}: could not be decoded ({type(exc).__name__})")
     return photos, notes

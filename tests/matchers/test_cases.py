@@ -45,7 +45,9 @@ def test_deterministic_from_seed():
 
 
 def test_names_are_distinct(case_set):
-    names = [r.name.lower() for r in case_set.references] + [n.lower() for n in case_set.unregistered_names]
+    names = [r.name.lower() for r in case_set.references] + [
+        n.lower() for n in case_set.unregistered_names
+    ]
     assert len(set(names)) == len(names)
     for i, x in enumerate(names):
         for y in names[i + 1 :]:
@@ -69,11 +71,20 @@ def test_kind_contents(case_set):
     refs = {r.brand_id: r for r in case_set.references}
     for c in case_set.by_kind("photo_only"):
         q = c.query
-        assert q.photos and q.description is None and q.declared_brand is None and q.supplier is None
+        assert (
+            q.photos
+            and q.description is None
+            and q.declared_brand is None
+            and q.supplier is None
+        )
         assert q.unit_price is None
     for c in case_set.by_kind("lookalike_name"):
         ref = refs[c.expected_brand_id]
-        assert c.query.declared_brand and c.query.declared_brand != ref.name and not c.query.photos
+        assert (
+            c.query.declared_brand
+            and c.query.declared_brand != ref.name
+            and not c.query.photos
+        )
     for c in case_set.by_kind("genuine"):
         ref = refs[c.expected_brand_id]
         q = c.query
@@ -100,14 +111,16 @@ def test_lookalike_tricks():
             assert out != name and out.lower() != name.lower()
     homo = lookalike("Prasko", random.Random(1), how="homoglyph")
     assert any(unicodedata.name(ch).startswith(("GREEK", "CYRILLIC")) for ch in homo)
-    assert any(ch.isdigit() for ch in lookalike("Tesolia", random.Random(2), how="leet"))
+    assert any(
+        ch.isdigit() for ch in lookalike("Tesolia", random.Random(2), how="leet")
+    )
     assert "rn" in lookalike("Marowind", random.Random(3), how="rn").lower()
 
 
 def test_photo_placement_is_recorded():
     ref = Image.new("RGB", (400, 300), (255, 0, 0))
     for seed in range(6):
-        data, quad, mirrored = make_photo(ref, random.Random(seed), size=(800, 600))
+        data, quad, _mirrored = make_photo(ref, random.Random(seed), size=(800, 600))
         img = np.asarray(Image.open(io.BytesIO(data)).convert("RGB")).astype(int)
         assert img.shape == (600, 800, 3)
         q = np.array(quad)
@@ -115,7 +128,9 @@ def test_photo_placement_is_recorded():
         cx, cy = int(np.clip(centre[0], 0, 799)), int(np.clip(centre[1], 0, 599))
         # The pasted object (red, though lighting and hue may shift) is at the recorded place:
         # its centre pixel differs from the mean of the photo's corners.
-        area = 0.5 * abs(np.dot(q[:, 0], np.roll(q[:, 1], 1)) - np.dot(q[:, 1], np.roll(q[:, 0], 1)))
+        area = 0.5 * abs(
+            np.dot(q[:, 0], np.roll(q[:, 1], 1)) - np.dot(q[:, 1], np.roll(q[:, 0], 1))
+        )
         assert 0.15 * 800 * 600 < area < 0.8 * 800 * 600
         assert 0 <= cx < 800 and 0 <= cy < 600
 
@@ -124,7 +139,9 @@ def test_large_photo_size_and_generation_speed():
     import time
 
     start = time.perf_counter()
-    cs = make_case_set(3, seed=1, cases_per_kind=1, kinds=("photo_only",), photo_size=(4000, 3000))
+    cs = make_case_set(
+        3, seed=1, cases_per_kind=1, kinds=("photo_only",), photo_size=(4000, 3000)
+    )
     with Image.open(io.BytesIO(cs.cases[0].query.photos[0])) as im:
         assert im.size == (4000, 3000) and im.format == "JPEG"
     assert time.perf_counter() - start < 5

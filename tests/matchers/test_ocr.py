@@ -8,14 +8,19 @@ from PIL import Image, ImageDraw, ImageFont
 from matchers.ocr import ocr_available, read_text
 from matchers.photos import decode
 
-needs_tesseract = pytest.mark.skipif(not ocr_available(), reason="tesseract is not installed (Debian package tesseract-ocr)")
+needs_tesseract = pytest.mark.skipif(
+    not ocr_available(),
+    reason="tesseract is not installed (Debian package tesseract-ocr)",
+)
 
 
 def _label(text: str, size=(900, 300)) -> Image.Image:
     img = Image.new("RGB", size, (250, 250, 245))
     draw = ImageDraw.Draw(img)
     try:
-        font = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf", 72)
+        font = ImageFont.truetype(
+            "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf", 72
+        )
     except OSError:
         font = ImageFont.load_default(size=72)
     draw.text((40, 100), text, font=font, fill=(20, 20, 20))
@@ -27,7 +32,7 @@ def test_ocr_available_is_a_bool():
 
 
 def test_without_tesseract_read_text_is_none(monkeypatch):
-    import matchers.ocr as ocr
+    from matchers import ocr
 
     monkeypatch.setattr(ocr, "ocr_available", lambda: False)
     assert ocr.read_text(decode(_label("ACME"))) is None

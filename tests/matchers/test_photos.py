@@ -21,7 +21,12 @@ def _jpeg(size=(640, 480), colour=(200, 30, 30), **save) -> bytes:
 
 
 def _png_chunk(kind: bytes, data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    return (
+        struct.pack(">I", len(data))
+        + kind
+        + data
+        + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    )
 
 
 def _png_bomb(width: int, height: int) -> bytes:
@@ -31,7 +36,12 @@ def _png_bomb(width: int, height: int) -> bytes:
     body = b"".join(comp.compress(row) for _ in range(min(height, 64)))
     body += comp.flush()  # truncated stream: the header is what matters
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", ihdr) + _png_chunk(b"IDAT", body) + _png_chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _png_chunk(b"IHDR", ihdr)
+        + _png_chunk(b"IDAT", body)
+        + _png_chunk(b"IEND", b"")
+    )
 
 
 def test_decodes_jpeg_png_webp_and_pil():
@@ -122,7 +132,9 @@ def test_very_wide_image_is_reduced_and_keeps_original_size():
     assert photo.original_size == (20_000, 300)
     assert max(photo.size) <= 1500
     sx, sy = photo.scale
-    assert photo.to_original([(photo.size[0], photo.size[1])])[0] == pytest.approx((20_000, 300))
+    assert photo.to_original([(photo.size[0], photo.size[1])])[0] == pytest.approx(
+        (20_000, 300)
+    )
     assert sx > 10 and sy > 10
 
 
@@ -130,7 +142,9 @@ def test_big_jpeg_uses_draft_and_is_fast():
     import numpy as np
 
     rng = np.random.default_rng(0)
-    img = Image.fromarray(rng.integers(0, 255, (300, 400, 3), dtype=np.uint8)).resize((4000, 3000))
+    img = Image.fromarray(rng.integers(0, 255, (300, 400, 3), dtype=np.uint8)).resize(
+        (4000, 3000)
+    )
     buf = io.BytesIO()
     img.save(buf, "JPEG", quality=85)
     data = buf.getvalue()
@@ -140,7 +154,9 @@ def test_big_jpeg_uses_draft_and_is_fast():
     elapsed = time.perf_counter() - start
     assert photo.size == (1000, 750)
     assert photo.original_size == (4000, 3000)
-    assert elapsed < 0.5  # a full decode takes ~3x longer than the draft on this machine
+    assert (
+        elapsed < 0.5
+    )  # a full decode takes ~3x longer than the draft on this machine
 
 
 def test_exif_orientation_applied_and_original_size_swapped():
@@ -153,13 +169,15 @@ def test_exif_orientation_applied_and_original_size_swapped():
     photo = decode(buf.getvalue())
     assert photo.original_size == (200, 400)
     assert photo.size == (200, 400)
-    r, g, b = photo.image.getpixel((100, 20))  # red stripe is now at the top
+    r, g, _b = photo.image.getpixel((100, 20))  # red stripe is now at the top
     assert r > 200 and g < 60
 
 
 def test_decode_all_never_raises_and_numbers_photos():
     good = _jpeg()
-    photos, notes = decode_all([good, b"<html>oops</html>", b"", _png_bomb(50_000, 50_000), 42])  # type: ignore[list-item]
+    photos, notes = decode_all(
+        [good, b"<html>oops</html>", b"", _png_bomb(50_000, 50_000), 42]
+    )  # type: ignore[list-item]
     assert photos[0] is not None
     assert photos[1:] == [None, None, None, None]
     assert notes[0] == "photo 2: not an image (HTML file?)"
@@ -188,7 +206,11 @@ def test_corrupted_files_raise_screening_error_only(base, edits, cut):
     data = bytearray(base)
     for pos, value in edits:
         data[pos % len(data)] = value
-    data = bytes(data[: max(0, len(data) - cut % len(data))]) if cut % 3 == 0 else bytes(data)
+    data = (
+        bytes(data[: max(0, len(data) - cut % len(data))])
+        if cut % 3 == 0
+        else bytes(data)
+    )
     try:
         photo = decode(data)
     except ScreeningError:
