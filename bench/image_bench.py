@@ -13,6 +13,11 @@ one core (OpenCV limited to one thread). A baseline that takes the plain pHash n
 neighbour of each whole photo is measured on the same photos.
 
 Generation and the build use ``--workers`` processes (default 2).
+
+``--engine`` then also builds the whole ``Engine`` of the same brands (word marks, codes and
+the image index, built again), saves it, and reports the peak memory of a fresh process that
+loads it and screens one declaration with its photos (OCR off): what a screening worker
+holds. Filler brands get names drawn as ``iter_reference_images`` draws them.
 """
 
 from __future__ import annotations
@@ -20,18 +25,22 @@ from __future__ import annotations
 import argparse
 import gc
 import os
+import random
 import resource
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
 from itertools import chain
 
 import cv2
 import numpy as np
 
-from bench.cases import iter_reference_images, make_case_set
+from bench.cases import iter_reference_images, make_brand_name, make_case_set
+from matchers import Engine, PriceRange, Reference, Supplier
 from matchers.image import ImageIndex, _phash
 from matchers.photos import decode_all
 
@@ -65,9 +74,82 @@ def _filler(n: int, workers: int, seed: int, chunk: int = 100):
             yield from items
 
 
+def _peak_of(code: str, *args: str) -> str:
+    """Run ``code`` in a fresh interpreter that prints its VmHWM in MiB; return that."""
+    # VmHWM, not ru_maxrss: the latter can carry the parent's peak across fork+exec.
+    code += (
+        "; print([int(l.split()[1]) // 1024 for l in open('/proc/self/status') "
+        "if l.startswith('VmHWM')][0])"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+    )
+    return out.stdout.strip() or f"unknown ({out.stderr.strip()[-200:]})"
+
+
+def _whole_engine(cs, paths, args) -> None:
+    """Build, save and load the whole engine of the benchmark's brands; print its memory."""
+    files: dict[str, list[str]] = {}
+    for brand_id, _idx, path in paths:
+        files.setdefault(brand_id, []).append(path)
+    refs = [replace(r, images=tuple(files.pop(r.brand_id))) for r in cs.references]
+    for brand_id, imgs in files.items():
+        # Filler ids are B<n>; their names are drawn as iter_reference_images draws them.
+        rng = random.Random(f"bulk-name:{args.seed + 1}:{int(brand_id[1:])}")
+        name = make_brand_name(rng)
+        refs.append(
+            Reference(
+                brand_id=brand_id,
+                name=name,
+                images=tuple(imgs),
+                authorized_suppliers=(Supplier(f"{name} Manufacturing Ltd", "IT"),),
+                price_range=PriceRange(10, 30, "EUR"),
+                hs_codes=("6403.99",),
+                production_countries=("IT",),
+            )
+        )
+    t0 = time.perf_counter()
+    engine = Engine(refs, ocr=False, workers=args.workers)
+    t_build = time.perf_counter() - t0
+    print(
+        f"whole engine of {len(refs)} brands built in {t_build:.1f} s with {args.workers} "
+        f"workers (load average {_load()})"
+    )
+    case = next(c for c in cs.cases if c.expected_brand_id is not None)
+    with tempfile.TemporaryDirectory() as tmp:
+        engine.save(os.path.join(tmp, "engine"))
+        del engine
+        photo_files = []
+        for i, data in enumerate(case.query.photos):
+            photo_files.append(os.path.join(tmp, f"photo{i}.jpg"))
+            with open(photo_files[-1], "wb") as fh:
+                fh.write(data)
+        probe = (
+            "import sys; from matchers import Engine, Query; "
+            "e = Engine.load(sys.argv[1], ocr=False); "
+            "q = Query(description='leather shoes', photos=tuple(open(p, 'rb').read() "
+            "for p in sys.argv[2:])); e.screen(q)"
+        )
+        peak = _peak_of(probe, os.path.join(tmp, "engine"), *photo_files)
+    print(
+        f"memory of a fresh process that loads the whole engine and screens a declaration "
+        f"with {len(photo_files)} photos: peak RSS {peak} MiB"
+    )
+
+
 def _pct(values: list[float], q: float) -> float:
     values = sorted(values)
     return values[min(len(values) - 1, round(q * (len(values) - 1)))]
+
+
+def _load() -> str:
+    """1- and 5-minute load averages: other work on the machine inflates the timings."""
+    one, five, _ = os.getloadavg()
+    return f"{one:.1f} / {five:.1f} on {os.cpu_count()} cores"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -93,6 +175,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--size", default="4000x3000", help="photo size WxH")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--engine",
+        action="store_true",
+        help="also measure the memory of the whole engine (builds it again)",
+    )
     args = ap.parse_args(argv)
     w, h = (int(v) for v in args.size.lower().split("x"))
     labelled = min(args.labelled, args.brands)
@@ -132,10 +219,12 @@ def main(argv: list[str] | None = None) -> int:
     t_build = time.perf_counter() - t0
     gc.collect()
     rss1 = _rss_mib()
-    blob_dir.cleanup()
+    if not args.engine:
+        blob_dir.cleanup()
     print(
         f"built index of {len(index)} reference images ({args.brands} brands) from files in "
-        f"{t_build:.1f} s with {args.workers} workers; {len(index.notes)} skipped"
+        f"{t_build:.1f} s with {args.workers} workers; {len(index.notes)} skipped "
+        f"(load average {_load()})"
     )
     print(
         f"memory: index arrays {index.nbytes / 2**20:.0f} MiB; process RSS {rss1:.0f} MiB "
@@ -159,20 +248,9 @@ def main(argv: list[str] | None = None) -> int:
             "from matchers.photos import decode_all; idx = ImageIndex.load(sys.argv[1]); "
             "from bench.cases import make_case_set; "
             "cs = make_case_set(2, seed=9, cases_per_kind=1, kinds=('photo_only',)); "
-            "idx.search(decode_all(cs.cases[0].query.photos)[0]); "
-            # VmHWM, not ru_maxrss: the latter can carry the parent's peak across fork+exec.
-            "print([int(l.split()[1]) // 1024 for l in open('/proc/self/status') if l.startswith('VmHWM')][0])"
+            "idx.search(decode_all(cs.cases[0].query.photos)[0])"
         )
-        import subprocess
-
-        out = subprocess.run(
-            [sys.executable, "-c", probe, path],
-            capture_output=True,
-            text=True,
-            check=False,
-            cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-        )
-        worker_rss = out.stdout.strip() or f"unknown ({out.stderr.strip()[-200:]})"
+        worker_rss = _peak_of(probe, path)
     print(f"save {t_save:.2f} s, load {t_load:.2f} s")
     print(
         f"memory of a fresh process that loads the index and screens a photo: peak RSS {worker_rss} MiB"
@@ -231,7 +309,7 @@ def main(argv: list[str] | None = None) -> int:
         f"screening latency per declaration ({args.photos} photos {w}x{h} JPEG, decode + search, 1 thread): "
         f"wall p50 {statistics.median(ms):.0f} ms, p95 {_pct(ms, 0.95):.0f} ms, max {max(ms):.0f} ms; "
         f"CPU p50 {statistics.median(cpu_ms):.0f} ms, p95 {_pct(cpu_ms, 0.95):.0f} ms "
-        f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)"
+        f"(load average {_load()})"
     )
     print(
         f"image index: photo_only top-1 {right / max(n_pos, 1):.3f} ({right}/{n_pos}; "
@@ -249,6 +327,11 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB"
     )
+    if args.engine:
+        del index
+        gc.collect()
+        _whole_engine(cs, paths, args)
+        blob_dir.cleanup()
     return 0
 
 

@@ -13,7 +13,7 @@ import sys
 from datetime import date
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
@@ -47,6 +47,7 @@ orgs_cli = AppGroup("orgs", help="Approve and suspend organisations.")
 demo_cli = AppGroup("demo", help="Demo data.")
 audit_cli = AppGroup("audit", help="Check the audit log.")
 case_cli = AppGroup("case", help="Detention cases.")
+evidence_cli = AppGroup("evidence", help="Export and verify evidence packages.")
 
 
 @users_cli.command("create")
@@ -299,14 +300,86 @@ def check(officer: str | None, photos: tuple[str, ...], **declaration) -> None:
 
 @audit_cli.command("verify")
 def verify() -> None:
-    """Walk the audit hash chain and report the first broken link."""
-    report = audit.verify_chain(db.session)
+    """Walk the audit hash chain and its signed checkpoints; report the first broken link."""
+    signer = current_app.extensions["signer"]
+    report = audit.verify_chain(db.session, signer)
     if report.ok:
-        click.echo(f"Audit chain intact: {report.events} events.")
+        head = report.events
+        covered = report.last_checkpoint_seq or 0
+        click.echo(f"Audit chain intact: {head} events; signed checkpoints up to event {covered} "
+                   f"(key {signer.fingerprint}).")
+        if head > covered:
+            click.echo(f"{head - covered} event(s) after the last checkpoint are linked but not yet signed; "
+                       "`flask --app registry audit checkpoint` signs the head now.")
     else:
-        _fail(f"audit chain broken at event {report.first_broken_seq}: {report.problem}")
+        where = f" at event {report.first_broken_seq}" if report.first_broken_seq else ""
+        _fail(f"audit chain broken{where}: {report.problem}")
+
+
+@audit_cli.command("checkpoint")
+def checkpoint() -> None:
+    """Sign the chain's head now (one is also signed every 100 events and on every export)."""
+    signed = audit.checkpoint(db.session, current_app.extensions["signer"])
+    db.session.commit()
+    if signed is None:
+        click.echo("The audit log is empty: nothing to sign.")
+    else:
+        click.echo(f"Checkpoint signed at event {signed.seq}.")
+
+
+@evidence_cli.command("export")
+@click.argument("case_id", type=int)
+@click.option("--actor", "actor_email", required=True, help="E-mail of the legal or customs user exporting.")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Where to write the ZIP (default: CASE-<id>-evidence.zip here).")
+def evidence_export(case_id: int, actor_email: str, out_path: str | None) -> None:
+    """Export a case's signed evidence package."""
+    from registry.services import evidence
+    from registry.services.profiles import load_profiles
+
+    actor = _user(actor_email)
+    try:
+        made = evidence.export_evidence(db.session, actor, current_app.extensions["blobs"],
+                                        current_app.extensions["signer"], case_id,
+                                        profiles=load_profiles(current_app.config.get("JURISDICTION_PROFILES_FILE")))
+    except DomainError as exc:
+        db.session.rollback()
+        _fail(str(exc) or "the case was not found")
+    db.session.commit()
+    target = out_path or f"CASE-{case_id:06d}-evidence.zip"
+    with open(target, "wb") as handle:
+        handle.write(current_app.extensions["blobs"].get(made.package_sha256))
+    click.echo(f"Wrote {target}: {made.file_count} files, {made.byte_size} bytes"
+               f"{' (interim: the case is open)' if made.interim else ''}; manifest SHA-256 {made.manifest_sha256}.")
+
+
+@evidence_cli.command("verify")
+@click.argument("package", type=click.Path(exists=True, dir_okay=True))
+def evidence_verify(package: str) -> None:
+    """Check a package (ZIP or unpacked folder) against this installation's key."""
+    from pathlib import Path
+
+    from registry import evidence_verifier
+
+    try:
+        files = (evidence_verifier.read_directory(package) if Path(package).is_dir()
+                 else evidence_verifier.read_zip(package))
+    except evidence_verifier.UnreadablePackage as exc:
+        click.echo(f"Cannot read the package: {exc}")
+        sys.exit(2)
+    report = evidence_verifier.verify_files(files, trusted_fingerprint=current_app.extensions["signer"].fingerprint)
+    click.echo("\n".join(report.lines()))
+    sys.exit(0 if report.ok else 1)
+
+
+@evidence_cli.command("key")
+def evidence_key() -> None:
+    """Print the public key that signs checkpoints and packages, and its fingerprint."""
+    signer = current_app.extensions["signer"]
+    click.echo(signer.fingerprint)
+    click.echo(signer.public_pem.decode("ascii"), nl=False)
 
 
 def register(app: Flask) -> None:
-    for group in (users_cli, orgs_cli, demo_cli, audit_cli, screen, check, case_cli, deadlines):
+    for group in (users_cli, orgs_cli, demo_cli, audit_cli, screen, check, case_cli, deadlines, evidence_cli):
         app.cli.add_command(group)

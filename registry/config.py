@@ -16,6 +16,11 @@ _ENVIRONMENT = {
     "DATABASE_URL": "SQLALCHEMY_DATABASE_URI",
     "SECRET_KEY": "SECRET_KEY",
     "BLOB_DIR": "BLOB_DIR",
+    "SIGNING_KEY_FILE": "SIGNING_KEY_FILE",
+    "BULK_ENGINE_DIR": "BULK_ENGINE_DIR",
+    "BULK_QUEUE": "BULK_QUEUE",
+    "BULK_CHUNK_LINES": "BULK_CHUNK_LINES",
+    "BULK_LEASE_SECONDS": "BULK_LEASE_SECONDS",
     "REDIS_URL": "REDIS_URL",
     "JURISDICTION_PROFILES_FILE": "JURISDICTION_PROFILES_FILE",
     "MAIL_SERVER": "MAIL_SERVER",
@@ -25,11 +30,13 @@ _ENVIRONMENT = {
     "MAIL_SENDER": "MAIL_SENDER",
     "MAIL_OUTBOX_DIR": "MAIL_OUTBOX_DIR",
     "RATELIMIT_STORAGE_URI": "RATELIMIT_STORAGE_URI",
+    "API_RATE_LIMIT": "API_RATE_LIMIT",
     "SESSION_COOKIE_SECURE": "SESSION_COOKIE_SECURE",
     "FORCE_HTTPS": "FORCE_HTTPS",
 }
 
 _BOOLEAN_KEYS = {"SESSION_COOKIE_SECURE", "FORCE_HTTPS"}
+_INTEGER_KEYS = {"BULK_CHUNK_LINES", "BULK_LEASE_SECONDS"}
 
 
 def defaults(instance_path: str) -> dict[str, Any]:
@@ -39,6 +46,18 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{instance / 'registry.sqlite3'}",
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "BLOB_DIR": str(instance / "blobs"),
+        # Ed25519 key that signs audit checkpoints and evidence packages: outside the database.
+        "SIGNING_KEY_FILE": str(instance / "signing_key.pem"),
+        # Bulk screening: the largest manifest, lines per chunk (the unit a worker takes), how
+        # long a worker's claim on a chunk lasts without renewal, and the saved engines.
+        "MAX_MANIFEST_BYTES": 1024 * 1024 * 1024,
+        "BULK_CHUNK_LINES": 5_000,
+        "BULK_LEASE_SECONDS": 120,
+        "BULK_MAX_TASKS": 16,  # drain tasks queued per job: at least the workers you run
+        "BULK_QUEUE": "bulk",
+        "BULK_ENGINE_DIR": str(instance / "engines"),
+        # An uploaded evidence package given to the "Verify a package" page.
+        "MAX_PACKAGE_BYTES": 150 * 1024 * 1024,
         # E-mail goes to SMTP when MAIL_SERVER is set, otherwise to .eml files here.
         "MAIL_OUTBOX_DIR": str(instance / "outbox"),
         "MAIL_SENDER": "no-reply@registry.local",
@@ -52,6 +71,10 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "RATELIMIT_STORAGE_URI": "memory://",
         "RATELIMIT_HEADERS_ENABLED": True,
         "LOGIN_RATE_LIMIT": "10 per minute;50 per hour",
+        # Per API token.
+        "API_RATE_LIMIT": "6000 per minute",
+        # A JSON request's body (ten photos in base64 fit); manifests have their own limit.
+        "API_MAX_BODY_BYTES": 64 * 1024 * 1024,
         # Uploads: request size, one image's bytes and pixels, one import ZIP.
         "MAX_CONTENT_LENGTH": 200 * 1024 * 1024,
         "MAX_IMAGE_BYTES": 25 * 1024 * 1024,
@@ -76,6 +99,8 @@ def from_environment(environ: os._Environ[str] | dict[str, str] = os.environ) ->
             continue
         if key in _BOOLEAN_KEYS:
             config[key] = value.strip().lower() in {"1", "true", "yes", "on"}
+        elif key in _INTEGER_KEYS:
+            config[key] = int(value)
         elif key == "SQLALCHEMY_DATABASE_URI":
             config[key] = normalise_database_url(value)
         else:

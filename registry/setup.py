@@ -10,6 +10,7 @@ from flask_wtf.csrf import CSRFError
 from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from werkzeug.routing import IntegerConverter
 
 from registry.extensions import csrf, db, limiter, login_manager, migrate, talisman
 from registry.services.errors import Forbidden, NotFound
@@ -80,17 +81,36 @@ def init_security(app: Flask) -> None:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         return response
 
+    from registry.api import error_response, is_api_request
+
     @app.errorhandler(NotFound)
     @app.errorhandler(404)
     def not_found(_error):
         db.session.rollback()
+        if is_api_request():
+            return error_response(404, "no such resource")
         return render_template("errors/404.html"), 404
+
+    @app.errorhandler(405)
+    def not_allowed(error):
+        if is_api_request():
+            return error_response(405, "this method is not allowed here")
+        return error
+
+    @app.errorhandler(500)
+    def server_error(_error):
+        db.session.rollback()
+        if is_api_request():
+            return error_response(500, "the server failed; nothing was changed")
+        return render_template("errors/400.html", message="Something went wrong on our side; nothing was saved."), 500
 
     @app.errorhandler(Forbidden)
     @app.errorhandler(403)
     def forbidden(error):
         db.session.rollback()
         message = str(error) if isinstance(error, Forbidden) else "Your role does not allow this."
+        if is_api_request():
+            return error_response(403, message)
         return render_template("errors/403.html", message=message), 403
 
     @app.errorhandler(CSRFError)
@@ -102,11 +122,15 @@ def init_security(app: Flask) -> None:
 
     @app.errorhandler(413)
     def too_large(_error):
+        if is_api_request():
+            return error_response(413, "the request is larger than this service accepts; nothing was stored")
         return render_template("errors/400.html", message=(
             "The upload is larger than this service accepts; nothing was saved.")), 413
 
     @app.errorhandler(429)
     def too_many(_error):
+        if is_api_request():
+            return error_response(429, "too many requests for this token; slow down")
         return render_template("errors/400.html", message=(
             "Too many attempts. Wait a minute before trying again.")), 429
 
@@ -133,15 +157,31 @@ def init_templates(app: Flask) -> None:
 def init_storage(app: Flask) -> None:
     from registry.services.engine_cache import EngineCache
 
+    from registry.services import signing
+
     app.extensions["blobs"] = BlobStore(app.config["BLOB_DIR"])
+    app.extensions["signer"] = signing.load_or_create(app.config["SIGNING_KEY_FILE"])
     app.extensions["engine"] = EngineCache(ocr=app.config["ENGINE_OCR"])
 
 
-def register_blueprints(app: Flask) -> None:
-    from registry.web import admin, auth, cases, checks, dossier, images, main, registry_browse
+class IdConverter(IntegerConverter):
+    """``<int:...>`` ids stop at the database's integer range: a larger one is simply not found
+    (instead of overflowing in the database driver)."""
 
-    for module in (main, auth, dossier, registry_browse, checks, cases, admin, images):
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
+
+
+def register_blueprints(app: Flask) -> None:
+    app.url_map.converters["int"] = IdConverter
+    from registry.api import init_api
+    from registry.web import (account, admin, auth, bulk, cases, checks, dossier, evidence, images, main,
+                              registry_browse)
+
+    for module in (main, auth, account, dossier, registry_browse, checks, bulk, cases, evidence, admin, images):
         app.register_blueprint(module.bp)
+    init_api(app)
 
 
 def register_cli(app: Flask) -> None:

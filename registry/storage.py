@@ -21,6 +21,10 @@ class BlobNotFound(LookupError):
     pass
 
 
+class BlobTooLarge(ValueError):
+    pass
+
+
 class BlobStore:
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root)
@@ -55,6 +59,39 @@ class BlobStore:
         finally:
             os.close(dir_fd)
         return digest
+
+    def put_stream(self, stream, *, max_bytes: int, block: int = 1024 * 1024) -> tuple[str, int]:
+        """Store a file-like object without holding it in memory; returns (SHA-256, size).
+        More than ``max_bytes`` raises ``BlobTooLarge`` and leaves nothing behind."""
+        digest, size = hashlib.sha256(), 0
+        self.root.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".tmp-")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                while True:
+                    data = stream.read(block)
+                    if not data:
+                        break
+                    size += len(data)
+                    if size > max_bytes:
+                        raise BlobTooLarge(f"more than {max_bytes} bytes")
+                    digest.update(data)
+                    handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            name = digest.hexdigest()
+            target = self.path_for(name)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        dir_fd = os.open(target.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+        return name, size
 
     def get(self, sha256: str) -> bytes:
         try:

@@ -68,3 +68,21 @@ def cheap_password_hashing():
     auth._hasher = PasswordHasher.from_parameters(CHEAPEST)
     yield
     auth._hasher = strong
+
+
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """The Redis of the machine, for the RQ worker tests; CI sets ``REQUIRE_REDIS=1``."""
+    from redis import Redis
+    from redis.exceptions import RedisError
+
+    try:
+        Redis.from_url(REDIS_URL, socket_connect_timeout=3).ping()
+    except RedisError:
+        if os.environ.get("REQUIRE_REDIS"):
+            pytest.fail(f"Redis is required (REQUIRE_REDIS=1) but not reachable at {REDIS_URL}")
+        pytest.skip(f"Redis not reachable at {REDIS_URL}")
+    return REDIS_URL

@@ -37,3 +37,22 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     seq: Mapped[int] = mapped_column(Integer, default=0)
     hash: Mapped[str] = mapped_column(String(64), default="0" * 64)
+
+
+class AuditCheckpoint(Base):
+    """The chain head at a moment, signed with the installation's key (outside the database).
+
+    Someone who can write to the database could rewrite every event after an edit so that the
+    chain links again; they cannot make the new hashes match a signed checkpoint. One is
+    written every ``CHECKPOINT_EVERY`` events and on every evidence export.
+    """
+
+    __tablename__ = "audit_checkpoints"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, unique=True)
+    hash: Mapped[str] = mapped_column(String(64))
+    #: ISO 8601 UTC, exactly as signed.
+    at: Mapped[str] = mapped_column(String(40))
+    key_fingerprint: Mapped[str] = mapped_column(String(80))
+    signature: Mapped[str] = mapped_column(String(128))

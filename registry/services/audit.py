@@ -3,14 +3,17 @@
 Events form a hash chain: each stores the hash of the previous one, and its own hash covers
 its content and that link, so editing, deleting, inserting or reordering an event breaks the
 chain from that point on. ``verify_chain`` finds the first broken link.
+
+Every ``CHECKPOINT_EVERY`` events, and on every evidence export, the chain head is signed
+with the installation's Ed25519 key (``checkpoint``). The key is outside the database, so even
+someone who rewrites the events and recomputes every hash is caught at the next checkpoint.
+The hashing and the verification are those of ``registry.evidence_verifier``, the script
+shipped in every evidence package.
 """
 
 from __future__ import annotations
 
 import enum
-import hashlib
-import json
-from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import Any
@@ -18,9 +21,12 @@ from typing import Any
 from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
-from registry.models import AuditEvent, AuditHead, User
+from registry.evidence_verifier import GENESIS, ChainResult, checkpoint_message, event_hash, verify_chain_events
+from registry.models import AuditCheckpoint, AuditEvent, AuditHead, User
+from registry.models.base import as_utc
+from registry.services.signing import Signer
 
-GENESIS = "0" * 64
+CHECKPOINT_EVERY = 100
 
 
 def snapshot(obj: Any, *, exclude: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -47,15 +53,9 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def _event_hash(prev_hash: str, content: dict[str, Any]) -> str:
-    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256((prev_hash + canonical).encode("utf-8")).hexdigest()
-
-
-def _content(event: AuditEvent) -> dict[str, Any]:
-    at = event.at
-    if at.tzinfo is None:  # SQLite hands back naive datetimes; they were written as UTC
-        at = at.replace(tzinfo=timezone.utc)
+def event_content(event: AuditEvent) -> dict[str, Any]:
+    """The fields an event's hash covers, as the verifier recomputes them."""
+    at = as_utc(event.at)
     return {
         "seq": event.seq,
         "at": at.isoformat(timespec="microseconds"),
@@ -100,37 +100,67 @@ def record(
         after=_jsonable(after) if after is not None else None,
         prev_hash=head.hash,
     )
-    event.hash = _event_hash(event.prev_hash, _content(event))
+    event.hash = event_hash(event.prev_hash, event_content(event))
     head.seq, head.hash = event.seq, event.hash
     session.add(event)
     session.flush()
+    if event.seq % CHECKPOINT_EVERY == 0:
+        signer = current_signer()
+        if signer is not None:
+            checkpoint(session, signer, event)
     return event
 
 
-@dataclass(frozen=True)
-class ChainReport:
-    events: int
-    ok: bool
-    first_broken_seq: int | None = None
-    problem: str = ""
+def current_signer() -> Signer | None:
+    """The running application's key; None outside an application (a bare script)."""
+    from flask import current_app, has_app_context
+
+    return current_app.extensions.get("signer") if has_app_context() else None
 
 
-def verify_chain(session: Session) -> ChainReport:
-    """Walk the whole chain and report the first event whose link or content does not hold."""
-    prev_hash, expected_seq, count = GENESIS, 1, 0
-    for event in session.scalars(select(AuditEvent).order_by(AuditEvent.seq)).yield_per(1000):
-        count += 1
-        if event.seq != expected_seq:
-            return ChainReport(count, False, expected_seq,
-                               f"event {expected_seq} is missing (found {event.seq} next)")
-        if event.prev_hash != prev_hash:
-            return ChainReport(count, False, event.seq,
-                               f"event {event.seq} does not link to event {event.seq - 1}")
-        if _event_hash(event.prev_hash, _content(event)) != event.hash:
-            return ChainReport(count, False, event.seq, f"event {event.seq} was altered")
-        prev_hash, expected_seq = event.hash, expected_seq + 1
+def checkpoint(session: Session, signer: Signer, event: AuditEvent | None = None) -> AuditCheckpoint | None:
+    """Sign the chain head (or ``event``, the head just appended) in the current transaction.
+
+    Returns the existing checkpoint when the head is already signed, None on an empty chain.
+    """
+    if event is None:
+        head = session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar_one_or_none()
+        if head is None or head.seq == 0:
+            return None
+        seq, head_hash = head.seq, head.hash
+    else:
+        seq, head_hash = event.seq, event.hash
+    existing = session.scalar(select(AuditCheckpoint).where(AuditCheckpoint.seq == seq))
+    if existing is not None:
+        return existing
+    at = datetime.now(timezone.utc).isoformat(timespec="microseconds")
+    signed = AuditCheckpoint(seq=seq, hash=head_hash, at=at, key_fingerprint=signer.fingerprint,
+                             signature=signer.sign(checkpoint_message(seq, head_hash, at)).hex())
+    session.add(signed)
+    session.flush()
+    return signed
+
+
+def checkpoint_record(item: AuditCheckpoint) -> dict[str, Any]:
+    return {"seq": item.seq, "hash": item.hash, "at": item.at, "key_fingerprint": item.key_fingerprint,
+            "signature": item.signature}
+
+
+def event_record(event: AuditEvent, *, with_content: bool = True) -> dict[str, Any]:
+    """An event as the verifier reads it; without content it is only a link in the chain."""
+    record_: dict[str, Any] = {"seq": event.seq, "prev_hash": event.prev_hash, "hash": event.hash}
+    if with_content:
+        record_["content"] = event_content(event)
+    return record_
+
+
+def verify_chain(session: Session, signer: Signer | None = None) -> ChainResult:
+    """Walk the whole chain and report the first event whose link, content or checkpoint
+    does not hold. With ``signer`` (the installation's key) the checkpoints' signatures are
+    checked too, and one must exist every ``CHECKPOINT_EVERY`` events."""
+    events = (event_record(e) for e in session.scalars(select(AuditEvent).order_by(AuditEvent.seq)).yield_per(1000))
+    checkpoints = [checkpoint_record(c) for c in session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.seq))]
     head = session.get(AuditHead, 1)
-    if head is not None and (head.seq != expected_seq - 1 or head.hash != prev_hash):
-        return ChainReport(count, False, expected_seq - 1 if count else None,
-                           "the chain ends before its recorded head: events were removed")
-    return ChainReport(count, True)
+    return verify_chain_events(events, checkpoints, signer.public_key if signer else None,
+                               checkpoint_every=CHECKPOINT_EVERY if signer else None,
+                               head=(head.seq, head.hash) if head is not None else None)

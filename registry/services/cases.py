@@ -85,6 +85,13 @@ def get_case(session: Session, actor: User, case_id: int) -> DetentionCase:
     return case
 
 
+def record_view(session: Session, actor: User, case: DetentionCase, *, photo=None) -> None:
+    """Audit a look at a case or one of its photos: both show evidence and declarant data."""
+    audit.record(session, actor, "case.photo_view" if photo is not None else "case.view", object_type="case",
+                 object_id=case.id, organisation_id=case.organisation_id,
+                 after={"photo": photo.sha256} if photo is not None else None)
+
+
 def list_cases(session: Session, actor: User) -> list[DetentionCase]:
     statement = select(DetentionCase).order_by(DetentionCase.id.desc())
     if actor.role == Role.HOLDER:

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from registry.models import Product, Role
 from registry.services import cases as case_service
 from registry.services import checks as check_service
+from registry.services import evidence
 from registry.services import notifications
 from registry.mail import mailer_from_config
 from registry.services.errors import Conflict, Forbidden, NotFound, ValidationError
@@ -73,8 +74,9 @@ def show(case_id: int):
     user = actor()
     case = case_service.get_case(db.session, user, case_id)
     profile = profiles().get(case.jurisdiction)
-    if case_service.apply_deemed_consent(db.session, case, profile):
-        commit()  # deemed consent is applied when anyone looks at an overdue case
+    case_service.apply_deemed_consent(db.session, case, profile)  # when anyone looks at an overdue case
+    case_service.record_view(db.session, user, case)  # the page shows declarant data
+    commit()
     today = date.today()
     products, images = [], []
     if user.role == Role.HOLDER and case.right_id:
@@ -86,7 +88,9 @@ def show(case_id: int):
                            deadlines=case_service.case_deadlines(case, profile) if profile else [],
                            next_deadline=case_service.next_deadline(case, profile) if profile else None,
                            transitions=case_service.available_transitions(case, user),
-                           states=case_service.STATES, form=TransitionForm())
+                           states=case_service.STATES, form=TransitionForm(),
+                           exports=evidence.exports_of(db.session, user, case.id)
+                           if user.role in evidence.EXPORT_ROLES else None)
 
 
 @bp.post("/cases/<int:case_id>/advance")
@@ -194,6 +198,8 @@ def photo(case_id: int, photo_id: int):
     item = next((p for p in case.check.photos if p.id == photo_id), None)
     if item is None:
         raise NotFound("photo")
+    case_service.record_view(db.session, actor(), case, photo=item)
+    commit()
     response = Response(blobs().get(item.thumbnail_sha256), mimetype="image/png")
     response.headers["Cache-Control"] = "private, no-store"
     return response

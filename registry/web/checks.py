@@ -29,6 +29,8 @@ def index():
 @officer_only
 def new():
     form = CheckForm()
+    if not form.is_submitted() and request.args.get("bulk_hit", "").isdigit():
+        _prefill_from_bulk_hit(form, int(request.args["bulk_hit"]))
     if form.validate_on_submit():
         uploads = [(f.read(), f.filename or "") for f in request.files.getlist("photos") if f and f.filename]
         try:
@@ -42,6 +44,26 @@ def new():
             commit()
             return redirect(url_for("checks.show", check_id=check.id))
     return render_template("checks/new.html", form=form), 400 if form.errors else 200
+
+
+def _prefill_from_bulk_hit(form: CheckForm, hit_id: int) -> None:
+    """Continue a bulk screening hit as a check: the manifest line fills the declaration."""
+    from registry.models import BulkHit
+
+    hit = db.session.get(BulkHit, hit_id)
+    if hit is None:
+        raise NotFound(f"bulk hit {hit_id}")
+    line = hit.line or {}
+    for field in ("description", "declared_brand", "consignor", "consignee", "manufacturer", "origin_country",
+                  "hs_code", "currency"):
+        if line.get(field):
+            getattr(form, field).data = str(line[field])
+    for field in ("declared_value", "quantity"):
+        if line.get(field) is not None:
+            getattr(form, field).data = f"{line[field]:g}"
+    if line.get("gtins"):
+        form.gtins.data = ", ".join(line["gtins"])
+    form.document_number.data = str(line.get("ref") or "")[:100]
 
 
 @bp.get("/<int:check_id>")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import wraps
 from typing import Any, Callable
 
-from flask import abort, current_app
+from flask import abort, current_app, flash
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
@@ -49,6 +49,15 @@ def form_values(form: FlaskForm) -> dict[str, Any]:
     """Field values as the services expect them (dates as dates, the rest as given)."""
     return {name: field.data for name, field in form._fields.items()
             if name not in ("csrf_token", "submit")}
+
+
+def form_expired(nothing_was: str) -> bool:
+    """True, with a message flashed, when an unsafe request came without a valid CSRF token:
+    for actions whose form carries nothing but that token."""
+    if FlaskForm().validate_on_submit():
+        return False
+    flash(f"The form expired; nothing was {nothing_was}. Try again.", "error")
+    return True
 
 
 def commit() -> None:

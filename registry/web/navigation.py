@@ -22,12 +22,17 @@ def template_context() -> dict:
                      ("Cases", url_for("cases.index")),
                      ("Notices", url_for("cases.notices")),
                      ("Import", url_for("dossier.import_file")),
-                     ("Profile", url_for("dossier.profile"))]
+                     ("Profile", url_for("dossier.profile")),
+                     ("Verify", url_for("evidence.verify"))]
         else:
             items = [("Checks", url_for("checks.index")),
+                     ("Bulk", url_for("bulk.index")),
                      ("Cases", url_for("cases.index")),
                      ("Registry", url_for("registry.search")),
-                     ("Holders", url_for("registry.organisations"))]
+                     ("Holders", url_for("registry.organisations")),
+                     ("Verify", url_for("evidence.verify"))]
+            if role == Role.ADMIN:
+                items = [item for item in items if item[0] != "Bulk"]
             if role == Role.OFFICER:
                 items.insert(0, ("New check", url_for("checks.new")))
         if role == Role.ADMIN:

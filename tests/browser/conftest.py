@@ -29,7 +29,7 @@ def demo_server(tmp_path):
     from registry.extensions import db
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'app.sqlite3'}",
-                      "BLOB_DIR": str(tmp_path / "blobs"), "MAIL_OUTBOX_DIR": str(tmp_path / "outbox"),
+                      "BLOB_DIR": str(tmp_path / "blobs"), "SIGNING_KEY_FILE": str(tmp_path / "signing_key.pem"), "MAIL_OUTBOX_DIR": str(tmp_path / "outbox"),
                       "SECRET_KEY": "browser-test", "ENGINE_OCR": False})
     with app.app_context():
         upgrade()

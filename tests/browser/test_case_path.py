@@ -92,3 +92,39 @@ def test_check_detain_answer_close(demo_server, browser, tmp_path):
     officer.get_by_role("button", name="Close the case").click()
     expect(officer.locator("h1")).to_have_text("Closed")
     officer.screenshot(path=str(tmp_path / "closed.png"), full_page=True)
+
+    # Legal staff export the evidence, download it and verify it on the verify page.
+    legal = browser.new_page()
+    sign_in(legal, base, "legal@demo.example")
+    legal.goto(case_url)
+    legal.get_by_role("button", name="Export evidence package").click()
+    expect(legal.get_by_text("Evidence package exported")).to_be_visible()
+    with legal.expect_download() as download_info:
+        legal.get_by_role("link", name="Download").first.click()
+    package = tmp_path / "package.zip"
+    download_info.value.save_as(package)
+    legal.screenshot(path=str(tmp_path / "exported.png"), full_page=True)
+
+    legal.get_by_role("link", name="Verify").click()
+    legal.get_by_label("Package ZIP").set_input_files(str(package))
+    legal.get_by_role("button", name="Verify").click()
+    expect(legal.locator("#verify-result")).to_contain_text("The package is intact")
+
+    import zipfile
+
+    changed = tmp_path / "changed.zip"
+    with zipfile.ZipFile(package) as source, zipfile.ZipFile(changed, "w") as target:
+        for info in source.infolist():
+            data = source.read(info)
+            if info.filename == "case.json":
+                data = data.replace(b"Hamburg", b"Hamborg", 1)
+            target.writestr(info, data)
+    legal.get_by_label("Package ZIP").set_input_files(str(changed))
+    legal.get_by_role("button", name="Verify").click()
+    expect(legal.locator("#verify-result")).to_contain_text("case.json changed")
+    legal.screenshot(path=str(tmp_path / "verify-rejected.png"), full_page=True)
+    if os.environ.get("SCREENSHOT_DIR"):
+        import shutil
+
+        for name in ("closed.png", "exported.png", "verify-rejected.png", "package.zip"):
+            shutil.copy(tmp_path / name, os.path.join(os.environ["SCREENSHOT_DIR"], name))

@@ -32,7 +32,7 @@ def live_server(tmp_path):
     from registry.services import organisations, rights, users
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'app.sqlite3'}",
-                      "BLOB_DIR": str(tmp_path / "blobs"), "SECRET_KEY": "browser-test"})
+                      "BLOB_DIR": str(tmp_path / "blobs"), "SIGNING_KEY_FILE": str(tmp_path / "signing_key.pem"), "SECRET_KEY": "browser-test"})
     with app.app_context():
         upgrade()
         admin = users.create_user(db.session, None, email="admin@browser.example", name="Admin",

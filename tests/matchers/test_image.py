@@ -198,6 +198,51 @@ def test_save_and_load_round_trip(tmp_path, case_set, index):
             np.load(f, allow_pickle=False)
 
 
+def _unpruned_lsh(index):
+    """The hash tables as format 1 stored them: every descriptor, one row per table."""
+    from matchers.image import _keys
+
+    keys = _keys(index.desc, index.lsh_selection)
+    n_buckets = index.lsh_offsets.shape[1] - 1
+    order = np.stack([np.argsort(k, kind="stable") for k in keys]).astype(np.int32)
+    offsets = np.zeros((keys.shape[0], n_buckets + 1), np.int32)
+    for t, k in enumerate(keys):
+        offsets[t, 1:] = np.cumsum(np.bincount(k, minlength=n_buckets))
+    return keys, order, offsets
+
+
+def test_crowded_hash_buckets_are_not_stored(index):
+    keys, order, offsets = _unpruned_lsh(index)
+    limit = index.params.max_bucket
+    stored = np.diff(index.lsh_offsets, axis=1)
+    full = np.diff(offsets, axis=1)
+    assert (full > limit).any(), "the set should have crowded buckets"
+    # Crowded buckets are empty, the others hold exactly the descriptors of that key.
+    assert np.array_equal(stored, np.where(full > limit, 0, full))
+    assert index.lsh_order.size == stored.sum() < order.size
+    for t in range(keys.shape[0]):
+        for b in np.flatnonzero(stored[t])[::97]:
+            mine = index.lsh_order[index.lsh_offsets[t, b] : index.lsh_offsets[t, b + 1]]
+            assert np.array_equal(mine, order[t, offsets[t, b] : offsets[t, b + 1]])
+
+
+def test_format_1_index_loads_and_finds_the_same(tmp_path, case_set, index):
+    import json
+
+    d = tmp_path / "v1"
+    index.save(d)
+    _, order, offsets = _unpruned_lsh(index)
+    np.save(d / "lsh_order.npy", order)
+    np.save(d / "lsh_offsets.npy", offsets)
+    meta = json.loads((d / "index.json").read_text())
+    meta["version"] = 1
+    (d / "index.json").write_text(json.dumps(meta))
+    old = ImageIndex.load(d)
+    for case in case_set.cases[::4]:
+        photos, _ = decode_all(case.query.photos)
+        assert old.search(photos) == index.search(photos)
+
+
 def test_several_photos_and_unusable_ones(case_set, index):
     pos = [c for c in case_set.cases if c.expected_brand_id][:2]
     photos = [None] + [decode(c.query.photos[0]) for c in pos]

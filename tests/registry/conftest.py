@@ -29,7 +29,8 @@ def database_url(request, tmp_path_factory) -> str:
         # The run's own database (tests/conftest.py); migrating it again is a no-op.
         url = request.getfixturevalue("postgres_url").replace("postgresql://", "postgresql+psycopg://", 1)
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "migrate",
-                      "BLOB_DIR": str(tmp_path_factory.mktemp("blobs"))})
+                      "BLOB_DIR": str(tmp_path_factory.mktemp("blobs")),
+                      "SIGNING_KEY_FILE": str(tmp_path_factory.mktemp("keys") / "signing_key.pem")})
     from flask_migrate import upgrade
 
     with app.app_context():
@@ -53,6 +54,7 @@ def app(database_url, tmp_path):
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SECRET_KEY": "test-secret",
         "BLOB_DIR": str(tmp_path / "blobs"),
+        "SIGNING_KEY_FILE": str(tmp_path / "signing_key.pem"),
         "MAIL_OUTBOX_DIR": str(tmp_path / "outbox"),
         "RATELIMIT_ENABLED": False,
     })

@@ -197,3 +197,9 @@ def test_admin_changes_a_role_and_the_user_must_sign_in_again(signed_in, session
     session.expire_all()
     assert session.get(User, world.legal.id).role.value == "legal"
     assert "belongs to an organisation" in admin.get("/admin/users").get_data(as_text=True)
+
+
+def test_ids_beyond_the_database_range_are_not_found(world, signed_in):
+    client = signed_in(world.officer)
+    assert client.get("/cases/9223372036854775808").status_code == 404
+    assert client.get("/checks/99999999999").status_code == 404

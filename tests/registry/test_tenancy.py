@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import func, select
+from werkzeug.routing import IntegerConverter
 
 from registry.models import AuditEvent, Base
 
@@ -29,12 +30,17 @@ OBJECT_IDS = {
     "photo_id": lambda w: w.check.photos[0].id,
     "case_id": lambda w: w.case.id,
     "sample_id": lambda w: w.case.samples[0].id,
+    "export_id": lambda w: w.export.id,
+    "job_id": lambda w: w.job.id,
+    "token_id": lambda w: w.token.id,
 }
 # Endpoints a rights holder's role may never use, whatever the object: a 403 there is a role
 # denial decided before any lookup, not a leak.
-ROLE_DENIED_BLUEPRINTS = ("admin.", "checks.")
+ROLE_DENIED_BLUEPRINTS = ("admin.", "checks.", "bulk.")
 ROLE_DENIED_ENDPOINTS = {"cases.detain", "cases.add_note", "cases.add_photos", "cases.add_sample",
-                         "cases.return_sample"}
+                         "cases.return_sample", "evidence.export", "evidence.download"}
+# The one write legal staff make: exporting evidence (tested in test_evidence.py).
+LEGAL_WRITES = {"evidence.export"}
 
 
 def role_denied_for_holders(rule) -> bool:
@@ -42,10 +48,13 @@ def role_denied_for_holders(rule) -> bool:
 CANARIES = ("COVERT-CANARY-ALPHA", "SUPPLIER-CANARY-ALPHA")
 
 
-def object_routes(app):
+def object_routes(app, *, api: bool = False):
+    """Routes with an id: the pages (cookie sessions), or with ``api`` the JSON API (tokens)."""
     routes = []
     for rule in app.url_map.iter_rules():
-        params = [p for p in rule.arguments if rule._converters[p].__class__.__name__ == "IntegerConverter"]
+        if rule.rule.startswith("/api/") != api:
+            continue
+        params = [p for p in rule.arguments if isinstance(rule._converters[p], IntegerConverter)]
         if not params or rule.endpoint == "static":
             continue
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
@@ -53,7 +62,7 @@ def object_routes(app):
     return routes
 
 
-AUDIT_TABLES = {"audit_events", "audit_head"}
+AUDIT_TABLES = {"audit_events", "audit_head", "audit_checkpoints"}
 
 
 def database_state(session) -> dict:
@@ -72,8 +81,8 @@ def last_seq(session) -> int:
 
 
 def test_every_object_route_is_covered(app):
-    unknown = {(rule.rule, p) for rule, _, params in object_routes(app) for p in params
-               if p not in OBJECT_IDS}
+    unknown = {(rule.rule, p) for rule, _, params in object_routes(app) + object_routes(app, api=True)
+               for p in params if p not in OBJECT_IDS}
     assert not unknown, f"routes with id parameters the isolation test cannot fill: {unknown}"
     assert len(object_routes(app)) >= 20
 
@@ -111,6 +120,20 @@ def world_with_check(app, session, world, blobs):
     record_sample(session, world.officer, world.case.id, {"reference": "S-1", "quantity": "1 pair",
                                                           "handed_to": "ALPHA lab"})
     session.commit()
+    from registry.services.evidence import export_evidence
+
+    world.export = export_evidence(session, world.legal, blobs, app.extensions["signer"], world.case.id,
+                                   profiles=load_profiles())
+    import io
+
+    from registry.services.bulk import submit_manifest
+
+    world.job = submit_manifest(session, world.officer, blobs, io.BytesIO(b"brand\nA1pha\n"), "m.csv", max_bytes=10**6)
+    world.job.state = "done"  # a finished job: reading it starts nothing
+    from registry.services.api_tokens import create_token
+
+    world.token, _ = create_token(session, world.a.holder, "A's system")
+    session.commit()
     assert world.case.organisation_id == world.a.organisation.id
     return world
 
@@ -123,13 +146,15 @@ def test_other_tenant_and_read_only_roles_change_nothing(app, session, world_wit
     before, seq = database_state(session), last_seq(session)
     failures = []
     for rule, method, _ in object_routes(app):
+        if who == "legal" and rule.endpoint in LEGAL_WRITES:
+            continue
         url, response = _call(client, rule, method, world)
         body = response.get_data().decode("utf-8", "replace")
         if who == "other_holder":
             allowed = {403} if role_denied_for_holders(rule) else {404}
         else:
             # Legal staff read the registry but change nothing: every write is refused.
-            allowed = {200, 403} if method == "GET" else {403}
+            allowed = {200, 403} if method == "GET" else {403, 404}
         if response.status_code not in allowed:
             failures.append(f"{method} {url} -> {response.status_code}, expected {sorted(allowed)}")
         if who == "other_holder" and any(c in body for c in CANARIES):
@@ -137,7 +162,47 @@ def test_other_tenant_and_read_only_roles_change_nothing(app, session, world_wit
     assert not failures, "\n".join(failures)
     assert database_state(session) == before
     # The only trace left is the audit of legitimate reads (legal staff reading the registry).
-    assert audit_actions_since(session, seq) <= ({"product.read"} if who == "legal" else set())
+    assert audit_actions_since(session, seq) <= ({"product.read", "case.view", "case.photo_view",
+                                                  "case.evidence_download"} if who == "legal" else set())
+
+
+def test_api_routes_refuse_other_tenants(app, session, world_with_check):
+    """The same, through the JSON API with another holder's token: 404 (403 for customs-only
+    endpoints), no state change, no canary."""
+    import base64
+
+    from registry.services import api_tokens
+    from tests.registry.conftest import png_bytes
+
+    world = world_with_check
+    _, secret = api_tokens.create_token(session, world.b.holder, "other tenant")
+    session.commit()
+    headers = {"Authorization": f"Bearer {secret}"}
+    client = app.test_client()
+    with app.app_context():  # the token's first use records when it was last used
+        assert client.get("/api/v1/dossier/products", headers=headers).status_code == 200
+    before, seq = database_state(session), last_seq(session)
+    routes = object_routes(app, api=True)
+    assert len(routes) >= 5
+    failures = []
+    for rule, method, _ in routes:
+        url = rule.rule
+        for param in rule.arguments:
+            url = url.replace(f"<int:{param}>", str(OBJECT_IDS[param](world)))
+        body = {"kind": "packaging", "data": base64.b64encode(png_bytes()).decode()} if url.endswith("/images") \
+            else {"name": "changed"}
+        with app.app_context():
+            response = client.open(url, method=method, headers=headers, json=body)
+            body = response.get_data(as_text=True)
+        customs_only = any(part in url for part in ("/checks/", "/bulk-jobs/", "/registry/"))
+        allowed = {403} if customs_only else {404}
+        if response.status_code not in allowed or not response.is_json or "error" not in response.get_json():
+            failures.append(f"{method} {url} -> {response.status_code}, expected {sorted(allowed)}")
+        if any(c in body for c in CANARIES):
+            failures.append(f"{method} {url} leaked a confidential value")
+    assert not failures, "\n".join(failures)
+    assert database_state(session) == before
+    assert audit_actions_since(session, seq) == set()
 
 
 def test_registry_search_never_shows_other_tenants_to_a_holder(world, signed_in):

@@ -1,0 +1,193 @@
+"""The versioned JSON API under ``/api/v1``, for customs systems and rights holders' systems.
+
+Authentication is by API token only (``Authorization: Bearer cgr_...``), created and revoked
+by a user under Account → API tokens; the token acts as its user. No cookie is read here, so
+no CSRF token is needed. Every error has the shape ``{"error": {"code", "message",
+"details"}}``. POSTs that create something honour ``Idempotency-Key``. The OpenAPI document is
+generated from the schemas (flask-smorest) at ``/api/v1/openapi.json``, readable at
+``/api/v1/docs``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from functools import wraps
+from typing import Any, Callable
+
+from flask import Flask, current_app, g, jsonify, request
+from flask_smorest import Api
+from sqlalchemy.exc import IntegrityError
+from werkzeug.exceptions import HTTPException
+
+from registry.extensions import csrf, db, limiter
+from registry.models import IdempotentReply
+from registry.services import api_tokens
+from registry.services.errors import Conflict, Forbidden, NotFound, ValidationError
+
+PREFIX = "/api/v1"
+_CODES = {400: "bad_request", 401: "unauthorised", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
+          409: "conflict", 413: "too_large", 415: "unsupported_media_type", 422: "validation_failed",
+          429: "rate_limited", 500: "internal_error", 503: "unavailable"}
+
+
+def error_response(status: int, message: str, details: dict[str, Any] | None = None, code: str | None = None):
+    response = jsonify({"error": {"code": code or _CODES.get(status, "error"), "message": message,
+                                  "details": details or {}}})
+    response.status_code = status
+    return response
+
+
+def is_api_request() -> bool:
+    return request.path == PREFIX or request.path.startswith(PREFIX + "/")
+
+
+class RegistryApi(Api):
+    # Every operation documents this shape as its "default" (error) response.
+    from registry.api.schemas import ErrorOut as ERROR_SCHEMA  # noqa: N811
+
+    def handle_http_exception(self, error: HTTPException):
+        # webargs puts validation messages in error.data["messages"]; keep them as details.
+        data = getattr(error, "data", None) or {}
+        details = data.get("messages") or {}
+        if isinstance(details, dict) and set(details) <= {"json", "query", "form", "files"}:
+            flat: dict[str, Any] = {}
+            for part in details.values():
+                if isinstance(part, dict):
+                    flat.update(part)
+                else:
+                    flat.setdefault("request", []).extend(part if isinstance(part, list) else [part])
+            details = flat
+        status = error.code or 500
+        message = {422: "the request does not match the schema"}.get(status, error.description or error.name)
+        if status == 400 and "Invalid JSON body." in json.dumps(details):
+            message = "the body is not valid JSON"
+        return error_response(status, message, details)
+
+
+def current_api_user():
+    return g.api_user
+
+
+def authenticate() -> None:
+    """Before every API request: a body of acceptable size, and a valid, unrevoked token."""
+    limit = current_app.config["API_MAX_BODY_BYTES"]
+    if request.content_length and request.content_length > limit and request.endpoint != "api_bulk.BulkJobs":
+        raise _TooLarge(f"the request body is larger than {limit // (1024 * 1024)} MB")
+    header = request.headers.get("Authorization", "")
+    scheme, _, secret = header.partition(" ")
+    if scheme.lower() != "bearer" or not secret.strip():
+        raise _Unauthorised("send an API token: Authorization: Bearer <token>")
+    found = api_tokens.authenticate(db.session, secret.strip())
+    if found is None:
+        raise _Unauthorised("the API token is unknown, revoked, or no longer matches its user's role")
+    g.api_token, g.api_user = found
+    db.session.commit()  # last_used_at, when it moved
+
+
+class _Unauthorised(Exception):
+    pass
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def token_key() -> str:
+    """Rate limits count per token (unauthenticated calls per address)."""
+    header = request.headers.get("Authorization", "")
+    if header.lower().startswith("bearer "):
+        return "token:" + hashlib.sha256(header[7:].strip().encode()).hexdigest()[:32]
+    return "addr:" + (request.remote_addr or "?")
+
+
+def idempotent(view: Callable) -> Callable:
+    """Replay the stored reply when a POST comes again with the same ``Idempotency-Key``.
+
+    The key is claimed (a row with a unique key per token) before the view runs, so two
+    concurrent retries cannot both create; the reply is stored once the view succeeded.
+    """
+
+    @wraps(view)
+    def wrapped(*args: Any, **kwargs: Any):
+        key = request.headers.get("Idempotency-Key", "").strip()
+        if not key:
+            return view(*args, **kwargs)
+        if len(key) > 200:
+            return error_response(400, "Idempotency-Key is longer than 200 characters")
+        digest = hashlib.sha256(request.method.encode() + request.full_path.encode() + request.get_data()).hexdigest()
+        token_id = g.api_token.id
+        existing = db.session.query(IdempotentReply).filter_by(token_id=token_id, key=key).one_or_none()
+        if existing is not None:
+            if existing.request_hash != digest:
+                return error_response(422, "this Idempotency-Key was used with a different request",
+                                      code="idempotency_key_reused")
+            if existing.status == 0:
+                return error_response(409, "a request with this Idempotency-Key is still being processed",
+                                      code="idempotency_in_progress")
+            response = jsonify(existing.body)
+            response.status_code = existing.status
+            response.headers["Idempotent-Replayed"] = "true"
+            return response
+        claim = IdempotentReply(token_id=token_id, key=key, request_hash=digest, status=0, body=None)
+        db.session.add(claim)
+        try:
+            db.session.commit()
+        except IntegrityError:
+            db.session.rollback()
+            return error_response(409, "a request with this Idempotency-Key is still being processed",
+                                  code="idempotency_in_progress")
+        claim_id = claim.id
+        try:
+            response = current_app.make_response(view(*args, **kwargs))
+        except BaseException:
+            db.session.rollback()
+            db.session.query(IdempotentReply).filter_by(id=claim_id).delete()
+            db.session.commit()
+            raise
+        stored = db.session.get(IdempotentReply, claim_id)
+        if 200 <= response.status_code < 300 and response.is_json:
+            stored.status, stored.body = response.status_code, response.get_json()
+        else:
+            db.session.delete(stored)  # a failed request may be retried with the same key
+        db.session.commit()
+        return response
+
+    return wrapped
+
+
+def configure_blueprint(blueprint) -> None:
+    """Once per API blueprint, at import: token authentication, no CSRF (no cookies are read),
+    a rate limit per token, and errors in the API's shape."""
+    csrf.exempt(blueprint)
+    limiter.limit(lambda: current_app.config["API_RATE_LIMIT"], key_func=token_key)(blueprint)
+    blueprint.before_request(authenticate)
+    for error, status in ((NotFound, 404), (Forbidden, 403), (Conflict, 409)):
+        blueprint.register_error_handler(error, lambda exc, status=status: error_response(status, str(exc) or "not found"))
+    blueprint.register_error_handler(ValidationError, lambda exc: error_response(
+        422, "the request breaks a rule of the registry", {k or "request": v for k, v in exc.errors.items()}))
+    blueprint.register_error_handler(_Unauthorised, lambda exc: error_response(401, str(exc)))
+    blueprint.register_error_handler(_TooLarge, lambda exc: error_response(413, str(exc)))
+
+
+def init_api(app: Flask) -> None:
+    app.config.setdefault("API_TITLE", "Counterfeit goods registry")
+    app.config.setdefault("API_VERSION", "v1")
+    app.config.setdefault("OPENAPI_VERSION", "3.0.3")
+    app.config.setdefault("OPENAPI_URL_PREFIX", PREFIX)
+    app.config.setdefault("OPENAPI_JSON_PATH", "openapi.json")
+    app.config.setdefault("API_SPEC_OPTIONS", {
+        "info": {"description": __doc__},
+        "components": {"securitySchemes": {"token": {"type": "http", "scheme": "bearer"}}},
+        "security": [{"token": []}],
+    })
+    api = RegistryApi(app)
+    from registry.api.schemas import DecimalText
+
+    api.register_field(DecimalText, "string", "decimal")
+    from registry.api import v1
+
+    for blueprint in v1.BLUEPRINTS:
+        api.register_blueprint(blueprint)
+    app.register_blueprint(v1.docs)
+    app.extensions["api"] = api

@@ -1,0 +1,290 @@
+"""Request and response schemas of the JSON API (marshmallow); the OpenAPI document is
+generated from them, and requests are validated against them."""
+
+from __future__ import annotations
+
+from marshmallow import RAISE, Schema, fields, validate
+
+from registry.models.base import as_utc
+
+
+class UtcDateTime(fields.DateTime):
+    """RFC 3339 always: SQLite hands back naive datetimes, which were written as UTC."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return super()._serialize(as_utc(value), attr, obj, **kwargs)
+
+
+class DecimalText(fields.Decimal):
+    """Money and quantities as exact decimal strings ("12.50"); numbers are accepted on input."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("as_string", True)
+        super().__init__(**kwargs)
+
+
+class Strict(Schema):
+    class Meta:
+        unknown = RAISE  # a misspelt field is an error, not silently ignored
+        ordered = True
+
+
+class ErrorDetail(Schema):
+    code = fields.String(required=True, metadata={"example": "validation_failed"})
+    message = fields.String(required=True)
+    details = fields.Dict(metadata={"description": "Per field messages, or other context."})
+
+
+class ErrorOut(Schema):
+    error = fields.Nested(ErrorDetail, required=True)
+
+
+# -- screening --------------------------------------------------------------------------------
+
+_text = {"load_default": "", "validate": validate.Length(max=2000)}
+
+
+class DeclarationIn(Strict):
+    description = fields.String(**_text)
+    declared_brand = fields.String(load_default="", validate=validate.Length(max=200))
+    manufacturer = fields.String(load_default="", validate=validate.Length(max=300))
+    consignor = fields.String(load_default="", validate=validate.Length(max=300))
+    consignee = fields.String(load_default="", validate=validate.Length(max=300))
+    declarant = fields.String(load_default="", validate=validate.Length(max=300))
+    origin_country = fields.String(load_default="", validate=validate.Length(max=60),
+                                   metadata={"description": "ISO code or English name"})
+    destination_country = fields.String(load_default="", validate=validate.Length(max=60))
+    transport_mode = fields.String(load_default="", validate=validate.Length(max=20))
+    document_number = fields.String(load_default="", validate=validate.Length(max=100))
+    hs_code = fields.String(load_default="", validate=validate.Length(max=20))
+    # Decimals, checked by the service (zero or more): a Range here would document "0" as a string.
+    quantity = DecimalText(load_default=None, allow_none=True)
+    quantity_unit = fields.String(load_default="", validate=validate.Length(max=20))
+    declared_value = DecimalText(load_default=None, allow_none=True)
+    currency = fields.String(load_default="", validate=validate.Length(max=3))
+    gtins = fields.List(fields.String(validate=validate.Length(max=20)), load_default=list,
+                        validate=validate.Length(max=20))
+    photos = fields.List(fields.String(), load_default=list, validate=validate.Length(max=10),
+                         metadata={"description": "Photos as base64 (JPEG, PNG or WebP); or send the request as "
+                                                  "multipart/form-data with the same fields and files named 'photos'."})
+
+
+class SignalOut(Schema):
+    name = fields.String()
+    score = fields.Float()
+    reason = fields.String()
+    available = fields.Boolean()
+
+
+class ImageEvidenceOut(Schema):
+    photo = fields.Integer(metadata={"description": "1-based position of the photo"})
+    reference_image_id = fields.Integer(allow_none=True)
+    polygon = fields.List(fields.List(fields.Float()), metadata={"description": "Region in photo pixels"})
+    method = fields.String()
+    inliers = fields.Integer(allow_none=True)
+    score = fields.Float()
+
+
+class SuggestionOut(Schema):
+    rank = fields.Integer()
+    brand = fields.String(attribute="brand_name")
+    right_id = fields.Integer(allow_none=True)
+    score = fields.Float()
+    recommendation = fields.String(validate=validate.OneOf(["detain", "inspect", "release"]))
+    signals = fields.List(fields.Nested(SignalOut))
+    image_evidence = fields.List(fields.Nested(ImageEvidenceOut), attribute="evidence")
+    verdict = fields.Function(lambda s: s.verdict.value if s.verdict else None, allow_none=True)
+
+
+class PhotoOut(Schema):
+    position = fields.Integer()
+    sha256 = fields.String()
+    width = fields.Integer()
+    height = fields.Integer()
+    content_type = fields.String()
+
+
+class CheckOut(Schema):
+    id = fields.Integer()
+    created_at = UtcDateTime()
+    snapshot_id = fields.String()
+    thresholds_version = fields.String()
+    notes = fields.List(fields.String())
+    decision = fields.Function(lambda c: c.decision.value if c.decision else None, allow_none=True)
+    declared_brand = fields.String()
+    description = fields.String()
+    photos = fields.List(fields.Nested(PhotoOut))
+    suggestions = fields.List(fields.Nested(SuggestionOut))
+
+
+# -- bulk -------------------------------------------------------------------------------------
+
+class BulkJobOut(Schema):
+    id = fields.Integer()
+    state = fields.String(validate=validate.OneOf(["validating", "running", "done", "cancelled", "failed"]))
+    filename = fields.String()
+    lines_read = fields.Integer()
+    lines_usable = fields.Integer()
+    lines_rejected = fields.Integer()
+    lines_done = fields.Integer()
+    hits = fields.Integer()
+    total = fields.Integer(allow_none=True, metadata={"description": "Usable lines; null while still reading"})
+    reading = fields.Boolean()
+    percent = fields.Float()
+    eta_seconds = fields.Integer(allow_none=True)
+    snapshot_id = fields.String()
+    error = fields.String()
+    cancel_requested = fields.Boolean()
+    rejects = fields.List(fields.Tuple((fields.Integer(), fields.String())),
+                          metadata={"description": "First unusable lines: [line, reason]"})
+
+
+class BulkJobIn(Strict):
+    manifest = fields.Raw(metadata={"type": "string", "format": "binary"}, required=True)
+
+
+class BulkHitOut(Schema):
+    line_no = fields.Integer()
+    line_ref = fields.String()
+    brand = fields.String(attribute="brand_name")
+    right_id = fields.Integer(allow_none=True)
+    score = fields.Float()
+    recommendation = fields.String()
+    reasons = fields.List(fields.String())
+    line = fields.Dict()
+
+
+class PageArgs(Strict):
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
+    per_page = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+
+
+class HitArgs(PageArgs):
+    brand = fields.String(load_default="", validate=validate.Length(max=200))
+    recommendation = fields.String(load_default="", validate=validate.OneOf(["", "detain", "inspect"]))
+    min_score = fields.Float(load_default=0.0, validate=validate.Range(min=0, max=1))
+
+
+class BulkHitsOut(Schema):
+    page = fields.Integer()
+    per_page = fields.Integer()
+    total = fields.Integer()
+    hits = fields.List(fields.Nested(BulkHitOut))
+
+
+# -- cases ------------------------------------------------------------------------------------
+
+class DeadlineOut(Schema):
+    key = fields.String()
+    label = fields.String()
+    basis = fields.String()
+    due = fields.Date(allow_none=True)
+    met = fields.Boolean()
+    extended = fields.Boolean()
+
+
+class CaseOut(Schema):
+    id = fields.Integer()
+    state = fields.String()
+    jurisdiction = fields.String()
+    procedure = fields.String()
+    legal_basis = fields.String()
+    office = fields.String()
+    office_country = fields.String()
+    goods_description = fields.String()
+    detained_on = fields.Date()
+    notified_on = fields.Date(allow_none=True)
+    check_id = fields.Integer()
+    right_id = fields.Integer(allow_none=True)
+    organisation_id = fields.Integer(allow_none=True)
+    deadlines = fields.List(fields.Nested(DeadlineOut))
+
+
+class CaseListArgs(Strict):
+    state = fields.String(load_default="", validate=validate.Length(max=40))
+
+
+# -- registry and dossier ---------------------------------------------------------------------
+
+class ImageOut(Schema):
+    id = fields.Integer()
+    kind = fields.Function(lambda i: i.kind.value)
+    sha256 = fields.String()
+    width = fields.Integer()
+    height = fields.Integer()
+    original_filename = fields.String()
+
+
+class FeatureOut(Schema):
+    description = fields.String()
+    covert = fields.Boolean()
+
+
+class ProductOut(Schema):
+    id = fields.Integer()
+    organisation_id = fields.Integer()
+    right_id = fields.Integer(allow_none=True)
+    name = fields.String()
+    model = fields.String()
+    category = fields.String()
+    gtins = fields.List(fields.String())
+    hs_codes = fields.List(fields.String())
+    price_min = DecimalText(as_string=True, allow_none=True)
+    price_max = DecimalText(as_string=True, allow_none=True)
+    currency = fields.String()
+    production_countries = fields.List(fields.String())
+    intended_markets = fields.List(fields.String())
+    counterfeit_clues = fields.List(fields.String())
+    features = fields.List(fields.Nested(FeatureOut))
+    images = fields.List(fields.Nested(ImageOut))
+
+
+class ProductIn(Strict):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    model = fields.String(load_default="", validate=validate.Length(max=100))
+    category = fields.String(load_default="", validate=validate.Length(max=200))
+    right_id = fields.Integer(load_default=None, allow_none=True)
+    gtins = fields.List(fields.String(validate=validate.Length(max=20)), load_default=list,
+                        validate=validate.Length(max=50))
+    hs_codes = fields.List(fields.String(validate=validate.Length(max=20)), load_default=list,
+                           validate=validate.Length(max=50))
+    price_min = DecimalText(load_default=None, allow_none=True)
+    price_max = DecimalText(load_default=None, allow_none=True)
+    currency = fields.String(load_default="", validate=validate.Length(max=3))
+    production_countries = fields.List(fields.String(validate=validate.Length(max=60)), load_default=list,
+                                       validate=validate.Length(max=100))
+    intended_markets = fields.List(fields.String(validate=validate.Length(max=60)), load_default=list,
+                                   validate=validate.Length(max=100))
+    overt_features = fields.List(fields.String(validate=validate.Length(max=500)), load_default=list,
+                                 validate=validate.Length(max=50))
+    covert_features = fields.List(fields.String(validate=validate.Length(max=500)), load_default=list,
+                                  validate=validate.Length(max=50))
+    counterfeit_clues = fields.List(fields.String(validate=validate.Length(max=500)), load_default=list,
+                                    validate=validate.Length(max=50))
+
+
+class ImageIn(Strict):
+    kind = fields.String(required=True, validate=validate.OneOf(["logo", "packaging", "label", "product"]))
+    data = fields.String(required=True, metadata={"description": "The image, base64 (JPEG, PNG or WebP)"})
+    filename = fields.String(load_default="", validate=validate.Length(max=255))
+
+
+class SupplierOut(Schema):
+    id = fields.Integer()
+    role = fields.Function(lambda s: s.role.value)
+    name = fields.String()
+    country = fields.String()
+    address = fields.String()
+    identifiers = fields.String()
+
+
+class SupplierIn(Strict):
+    role = fields.String(required=True, validate=validate.Length(max=30))
+    name = fields.String(required=True, validate=validate.Length(min=1, max=300))
+    country = fields.String(required=True, validate=validate.Length(max=60))
+    address = fields.String(load_default="", validate=validate.Length(max=1000))
+    identifiers = fields.String(load_default="", validate=validate.Length(max=1000))
+
+
+class RegistryArgs(Strict):
+    q = fields.String(load_default="", validate=validate.Length(max=200))

@@ -1,0 +1,125 @@
+"""Running bulk screening jobs: RQ workers on Redis when ``REDIS_URL`` is set, otherwise a
+background thread of the app. Both run the same ``services.bulk`` functions.
+
+With Redis, ``prepare`` runs on one worker and, as soon as the manifest's header is accepted,
+queues ``BULK_MAX_TASKS`` ``drain`` tasks; each keeps taking chunks until none is left, so
+other workers screen while the first one reads, any number of workers on any number of
+machines share a job, and a worker that dies leaves its chunk to the others once its lease
+runs out. Drain tasks that start after the job is done return at once. Start workers with::
+
+    REDIS_URL=redis://127.0.0.1:6379/0 .venv/bin/python -m registry.worker
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+from typing import Any
+
+from flask import Flask, current_app
+
+from registry.extensions import db
+from registry.services import bulk
+
+_app: Flask | None = None
+
+
+def start(app: Flask, job_id: int) -> str:
+    """Start a submitted job; returns "rq" or "thread"."""
+    if app.config.get("REDIS_URL"):
+        queue(app).enqueue(rq_prepare, job_id, job_timeout=6 * 3600)
+        return "rq"
+    _start_thread(app, job_id)
+    return "thread"
+
+
+def queue(app: Flask):
+    from redis import Redis
+    from rq import Queue
+
+    return Queue(app.config["BULK_QUEUE"], connection=Redis.from_url(app.config["REDIS_URL"]))
+
+
+def ensure_running(app: Flask, job_id: int) -> None:
+    """In thread mode, pick a job up again after the app restarted mid-job."""
+    if not app.config.get("REDIS_URL"):
+        threads = app.extensions.setdefault("bulk_threads", {})
+        thread = threads.get(job_id)
+        if thread is None or not thread.is_alive():
+            _start_thread(app, job_id)
+
+
+def _start_thread(app: Flask, job_id: int) -> None:
+    threads: dict[int, threading.Thread] = app.extensions.setdefault("bulk_threads", {})
+    thread = threading.Thread(target=_run_inline, args=(app, job_id), name=f"bulk-{job_id}", daemon=True)
+    threads[job_id] = thread
+    thread.start()
+
+
+def _run_inline(app: Flask, job_id: int) -> None:
+    with app.app_context():
+        try:
+            _prepare(job_id)
+            bulk.drain(db.session, app.extensions["blobs"], job_id, lease=timedelta(seconds=app.config["BULK_LEASE_SECONDS"]))
+        except Exception as exc:  # the page must say the job failed, not spin forever
+            _fail(job_id, exc)
+            raise
+        finally:
+            db.session.remove()
+
+
+def _prepare(job_id: int, on_running=None) -> Any:
+    return bulk.prepare_job(db.session, current_app.extensions["blobs"], current_app.config["BULK_ENGINE_DIR"],
+                            job_id, chunk_lines=current_app.config["BULK_CHUNK_LINES"], on_running=on_running)
+
+
+def _fail(job_id: int, exc: Exception) -> None:
+    from registry.models import BulkJob
+
+    db.session.rollback()
+    job = db.session.get(BulkJob, job_id)
+    if job is not None and job.state not in bulk.TERMINAL:
+        job.state, job.error = "failed", f"The job stopped on an internal error ({type(exc).__name__}); " \
+                                         "the lines screened so far are kept."
+        db.session.commit()
+
+
+# -- RQ tasks: each runs in a worker process, in an app context of its own ---------------------
+
+def _worker_app() -> Flask:
+    global _app
+    if _app is None:
+        from registry import create_app
+
+        _app = create_app()
+    return _app
+
+
+def rq_prepare(job_id: int) -> int:
+    app = _worker_app()
+    with app.app_context():
+        queued = []
+
+        def start_workers(job) -> None:
+            # As soon as the header is accepted: other workers screen chunks while this one reads.
+            q = queue(app)
+            for _ in range(app.config["BULK_MAX_TASKS"]):
+                queued.append(q.enqueue(rq_drain, job_id, job_timeout=6 * 3600))
+
+        try:
+            _prepare(job_id, on_running=start_workers)
+            return len(queued)
+        except Exception as exc:
+            _fail(job_id, exc)
+            raise
+        finally:
+            db.session.remove()
+
+
+def rq_drain(job_id: int) -> int:
+    app = _worker_app()
+    with app.app_context():
+        try:
+            return bulk.drain(db.session, app.extensions["blobs"], job_id, lease=timedelta(seconds=app.config["BULK_LEASE_SECONDS"]))
+        finally:
+            db.session.remove()

@@ -1,0 +1,158 @@
+"""Bulk screening pages: upload a manifest, follow its progress, read and export its hits."""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+
+from flask import Blueprint, Response, current_app, flash, jsonify, redirect, render_template, request, url_for
+from sqlalchemy import asc, desc, func, literal_column, select
+
+from registry import jobs
+from registry.extensions import db
+from registry.models import BulkHit, Role
+from registry.services import bulk
+from registry.services.errors import Conflict, ValidationError
+from registry.web.common import actor, blobs, commit, form_expired, roles_required
+from registry.services.spreadsheet import safe_cell as _cell
+
+bp = Blueprint("bulk", __name__, url_prefix="/bulk")
+readers = roles_required(Role.OFFICER, Role.LEGAL)
+officer_only = roles_required(Role.OFFICER)
+PAGE_SIZE = 50
+SORTS = {"score": BulkHit.score, "brand": BulkHit.brand_name, "line": BulkHit.line_no,
+         "recommendation": BulkHit.recommendation}
+
+
+@bp.get("")
+@readers
+def index():
+    return render_template("bulk/index.html", jobs=bulk.list_jobs(db.session, actor()),
+                           fields=bulk.manifests.FIELDS,
+                           max_mb=current_app.config["MAX_MANIFEST_BYTES"] // (1024 * 1024))
+
+
+@bp.post("")
+@officer_only
+def submit():
+    # Manifests are far larger than anything else this service takes.
+    request.max_content_length = current_app.config["MAX_MANIFEST_BYTES"] + 1024 * 1024
+    upload = request.files.get("manifest")
+    if form_expired("uploaded"):
+        return redirect(url_for("bulk.index"))
+    if upload is None or not upload.filename:
+        flash("Choose a manifest file (CSV or JSON Lines).", "error")
+        return redirect(url_for("bulk.index"))
+    try:
+        job = bulk.submit_manifest(db.session, actor(), blobs(), upload.stream, upload.filename,
+                                   max_bytes=current_app.config["MAX_MANIFEST_BYTES"])
+    except ValidationError as exc:
+        db.session.rollback()
+        flash(f"Nothing was screened: {'; '.join(exc.errors.values())}", "error")
+        return redirect(url_for("bulk.index"))
+    commit()
+    job.runner = jobs.start(current_app._get_current_object(), job.id)
+    commit()
+    return redirect(url_for("bulk.show", job_id=job.id))
+
+
+def _hits_query(job_id: int):
+    statement = select(BulkHit).where(BulkHit.job_id == job_id)
+    brand = (request.args.get("brand") or "").strip()
+    if brand:
+        statement = statement.where(BulkHit.brand_name == brand)
+    recommendation = request.args.get("recommendation") or ""
+    if recommendation in bulk.HIT_RECOMMENDATIONS:
+        statement = statement.where(BulkHit.recommendation == recommendation)
+    try:
+        min_score = float(request.args.get("min_score") or 0)
+    except ValueError:
+        min_score = 0.0
+    if min_score > 0:
+        statement = statement.where(BulkHit.score >= min_score)
+    return statement
+
+
+def _sorted(statement):
+    key = request.args.get("sort") if request.args.get("sort") in SORTS else "score"
+    direction = request.args.get("dir") if request.args.get("dir") in ("asc", "desc") else \
+        ("desc" if key == "score" else "asc")
+    order = (desc if direction == "desc" else asc)(SORTS[key])
+    return statement.order_by(order, BulkHit.line_no), key, direction
+
+
+@bp.get("/<int:job_id>")
+@readers
+def show(job_id: int):
+    job = bulk.get_job(db.session, actor(), job_id)
+    if job.state in ("validating", "running"):
+        jobs.ensure_running(current_app._get_current_object(), job.id)
+    statement, key, direction = _sorted(_hits_query(job.id))
+    filtered = db.session.scalar(select(func.count()).select_from(_hits_query(job.id).subquery()))
+    pages = max(1, math.ceil(filtered / PAGE_SIZE))
+    page = min(max(1, request.args.get("page", 1, type=int)), pages)
+    hits = db.session.scalars(statement.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
+    per_brand = db.session.execute(select(BulkHit.brand_name, func.count(BulkHit.id)).where(BulkHit.job_id == job.id)
+                                   .group_by(BulkHit.brand_name).order_by(func.count(BulkHit.id).desc()).limit(12)).all()
+    buckets = [0] * 10
+    # A literal (not a bound parameter), so PostgreSQL sees the same expression in GROUP BY.
+    bucket = func.floor(BulkHit.score * literal_column("10"))
+    for score, count in db.session.execute(select(bucket, func.count(BulkHit.id))
+                                           .where(BulkHit.job_id == job.id).group_by(bucket)):
+        buckets[min(9, int(score or 0))] += count
+    brands = [b for b, in db.session.execute(select(BulkHit.brand_name).where(BulkHit.job_id == job.id)
+                                             .group_by(BulkHit.brand_name).order_by(BulkHit.brand_name))]
+    return render_template("bulk/show.html", job=job, progress=bulk.progress(job), hits=hits, page=page, pages=pages,
+                           filtered=filtered, sort=key, direction=direction, per_brand=per_brand, buckets=buckets,
+                           brands=brands, args=request.args)
+
+
+@bp.get("/<int:job_id>/status.json")
+@readers
+def status(job_id: int):
+    job = bulk.get_job(db.session, actor(), job_id)
+    return jsonify(bulk.progress(job))
+
+
+@bp.post("/<int:job_id>/cancel")
+@officer_only
+def cancel(job_id: int):
+    if form_expired("changed"):
+        return redirect(url_for("bulk.show", job_id=job_id))
+    try:
+        bulk.cancel(db.session, actor(), job_id)
+    except Conflict as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    else:
+        commit()
+        flash("Cancelling: workers stop after the lines they are on.", "success")
+    return redirect(url_for("bulk.show", job_id=job_id))
+
+
+@bp.get("/<int:job_id>/hits.csv")
+@readers
+def hits_csv(job_id: int):
+    job = bulk.get_job(db.session, actor(), job_id)
+    statement, _, _ = _sorted(_hits_query(job.id))
+
+    def rows():
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\r\n")
+        writer.writerow(["line", "id", "brand", "score", "recommendation", "reasons", "description",
+                         "declared_brand", "consignor", "origin_country", "hs_code", "declared_value", "currency"])
+        for hit in db.session.scalars(statement.execution_options(yield_per=2000)):
+            line = hit.line or {}
+            writer.writerow([_cell(v) for v in (
+                hit.line_no, hit.line_ref, hit.brand_name, f"{hit.score:.4f}", hit.recommendation,
+                " | ".join(hit.reasons), line.get("description", ""), line.get("declared_brand", ""),
+                line.get("consignor", ""), line.get("origin_country", ""), line.get("hs_code", ""),
+                line.get("declared_value", ""), line.get("currency", ""))])
+            yield out.getvalue()
+            out.seek(0)
+            out.truncate()
+
+    response = Response(rows(), mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="bulk-{job.id}-hits.csv"'
+    return response

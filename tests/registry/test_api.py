@@ -1,0 +1,200 @@
+"""The JSON API: tokens, scopes, errors, idempotency, and the contract of its OpenAPI document."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+
+import pytest
+from sqlalchemy import func, select
+
+from registry.models import ApiToken, BulkJob, Check, Product, Role
+from registry.services import api_tokens, users
+from tests.registry.conftest import png_bytes
+
+
+@pytest.fixture
+def token_for(session):
+    def make(user) -> dict[str, str]:
+        _, secret = api_tokens.create_token(session, user, "test system")
+        session.commit()
+        return {"Authorization": f"Bearer {secret}"}
+    return make
+
+
+@pytest.fixture
+def api(app):
+    client = app.test_client()
+
+    def call(method: str, path: str, headers=None, **kwargs):
+        with app.app_context():
+            response = getattr(client, method)(path, headers=headers or {}, **kwargs)
+            response.get_data()
+        return response
+    return call
+
+
+def assert_error(response, status: int, code: str | None = None):
+    assert response.status_code == status, response.get_data(as_text=True)[:300]
+    body = response.get_json()
+    assert set(body) == {"error"} and {"code", "message", "details"} <= set(body["error"])
+    if code:
+        assert body["error"]["code"] == code
+    return body["error"]
+
+
+def test_screening_a_declaration(api, world, token_for, session):
+    officer = token_for(world.officer)
+    response = api("post", "/api/v1/screenings", officer, json={
+        "declared_brand": "A1pha", "description": "running shoes", "quantity": "100", "declared_value": "300",
+        "currency": "EUR", "origin_country": "China", "photos": [base64.b64encode(png_bytes()).decode()]})
+    assert response.status_code == 201, response.get_data(as_text=True)
+    body = response.get_json()
+    assert body["suggestions"][0]["brand"] == "ALPHA" and body["suggestions"][0]["signals"]
+    assert body["photos"][0]["sha256"] and body["snapshot_id"]
+    again = api("get", f"/api/v1/checks/{body['id']}", officer)
+    assert again.status_code == 200 and again.get_json()["id"] == body["id"]
+
+    multipart = api("post", "/api/v1/screenings", officer, data={
+        "declared_brand": "A1pha", "photos": (io.BytesIO(png_bytes()), "p.png")}, content_type="multipart/form-data")
+    assert multipart.status_code == 201 and len(multipart.get_json()["photos"]) == 1
+
+
+@pytest.mark.parametrize("body, field", [
+    ({"quantity": "many", "declared_brand": "x"}, "quantity"),
+    ({"declared_brand": ["a", "b"]}, "declared_brand"),
+    ({"declared_brand": "x", "colour": "red"}, "colour"),
+    ({"photos": ["%%%not base64"], "declared_brand": "x"}, "photos"),
+    ({"declared_value": "10", "declared_brand": "x"}, "currency"),
+    ({}, "description"),
+])
+def test_bad_screening_bodies(api, world, token_for, session, body, field):
+    before = session.scalar(select(func.count(Check.id)))
+    error = assert_error(api("post", "/api/v1/screenings", token_for(world.officer), json=body), 422)
+    assert field in json.dumps(error["details"]), error
+    assert session.scalar(select(func.count(Check.id))) == before
+
+
+def test_non_json_and_oversized_bodies(api, world, token_for, app):
+    officer = token_for(world.officer)
+    error = assert_error(api("post", "/api/v1/screenings", officer, data="{not json", content_type="application/json"), 400)
+    assert "not valid JSON" in error["message"]
+    app.config["API_MAX_BODY_BYTES"] = 1024 * 1024
+    big = {"declared_brand": "x", "description": "y" * (2 * 1024 * 1024)}
+    assert_error(api("post", "/api/v1/screenings", officer, json=big), 413, "too_large")
+
+
+def test_tokens_scope_and_revocation(api, world, token_for, session):
+    missing = assert_error(api("get", "/api/v1/cases"), 401, "unauthorised")
+    assert "Bearer" in missing["message"]
+    holder = token_for(world.a.holder)
+    assert_error(api("post", "/api/v1/screenings", holder, json={"declared_brand": "x"}), 403, "forbidden")
+    assert_error(api("get", "/api/v1/registry/products", holder), 403)
+    officer = token_for(world.officer)
+    assert api("get", "/api/v1/registry/products?q=runner", officer).status_code == 200
+
+    token = session.scalar(select(ApiToken).where(ApiToken.user_id == world.a.holder.id))
+    api_tokens.revoke_token(session, world.a.holder, token.id)
+    session.commit()
+    assert_error(api("get", "/api/v1/dossier/products", holder), 401)
+
+    legal = token_for(world.legal)
+    world.legal.role = Role.OFFICER
+    session.commit()
+    assert_error(api("get", "/api/v1/cases", legal), 401)  # the token kept the old role: it is void
+    disabled = token_for(world.b.holder)
+    users.set_user_active(session, world.admin, world.b.holder, False)
+    session.commit()
+    assert_error(api("get", "/api/v1/dossier/products", disabled), 401)
+    # Only the hash is stored.
+    assert all(len(t.token_hash) == 64 for t in session.scalars(select(ApiToken)))
+
+
+def test_holder_dossier_is_its_own(api, world, token_for, session):
+    a, b = token_for(world.a.holder), token_for(world.b.holder)
+    listed = api("get", "/api/v1/dossier/products", a).get_json()
+    assert [p["id"] for p in listed] == [world.a.product.id]
+    assert_error(api("get", f"/api/v1/dossier/products/{world.a.product.id}", b), 404)
+    assert_error(api("put", f"/api/v1/dossier/products/{world.a.product.id}", b, json={"name": "stolen"}), 404)
+    created = api("post", "/api/v1/dossier/products", a, json={
+        "name": "ALPHA Trail", "gtins": ["4006381333931"], "price_min": "40", "price_max": "80", "currency": "EUR",
+        "covert_features": ["UV mark"]})
+    assert created.status_code == 201, created.get_data(as_text=True)
+    product_id = created.get_json()["id"]
+    bad = assert_error(api("post", "/api/v1/dossier/products", a, json={"name": "X", "gtins": ["4006381333932"]}), 422)
+    assert "gtins" in bad["details"]
+    image = api("post", f"/api/v1/dossier/products/{product_id}/images", a, json={
+        "kind": "packaging", "data": base64.b64encode(png_bytes(colour=(1, 2, 3))).decode(), "filename": "box.png"})
+    assert image.status_code == 201 and image.get_json()["sha256"]
+    fake = assert_error(api("post", f"/api/v1/dossier/products/{product_id}/images", a, json={
+        "kind": "packaging", "data": base64.b64encode(b"<svg onload=alert(1)>").decode()}), 422)
+    assert "SVG" in json.dumps(fake)
+    supplier = api("post", "/api/v1/dossier/suppliers", a, json={"role": "manufacturer", "name": "Alpha Works",
+                                                                 "country": "PT"})
+    assert supplier.status_code == 201
+    assert all(s["name"] != "Alpha Works" for s in api("get", "/api/v1/dossier/suppliers", b).get_json())
+
+
+def test_idempotency_key(api, world, token_for, session):
+    officer = token_for(world.officer)
+    headers = {**officer, "Idempotency-Key": "decl-0001"}
+    first = api("post", "/api/v1/screenings", headers, json={"declared_brand": "A1pha"})
+    second = api("post", "/api/v1/screenings", headers, json={"declared_brand": "A1pha"})
+    assert first.status_code == second.status_code == 201
+    assert second.get_json() == first.get_json() and second.headers["Idempotent-Replayed"] == "true"
+    assert session.scalar(select(func.count(Check.id))) == 1
+    assert_error(api("post", "/api/v1/screenings", headers, json={"declared_brand": "Other"}), 422,
+                 "idempotency_key_reused")
+    failed = {**officer, "Idempotency-Key": "decl-0002"}
+    assert api("post", "/api/v1/screenings", failed, json={}).status_code == 422
+    assert api("post", "/api/v1/screenings", failed, json={"declared_brand": "A1pha"}).status_code == 201
+
+
+def test_rate_limit_per_token(app, world, token_for, tmp_path):
+    from registry import create_app
+
+    limited = create_app({**{k: app.config[k] for k in ("SQLALCHEMY_DATABASE_URI", "BLOB_DIR", "SIGNING_KEY_FILE",
+                                                          "SECRET_KEY")},
+                          "TESTING": True, "RATELIMIT_ENABLED": True, "API_RATE_LIMIT": "3 per minute"})
+    client = limited.test_client()
+
+    def get(headers):
+        with limited.app_context():
+            return client.get("/api/v1/cases", headers=headers)
+
+    first, second = token_for(world.officer), token_for(world.legal)
+    assert [get(first).status_code for _ in range(4)] == [200, 200, 200, 429]
+    assert_error(get(first), 429, "rate_limited")
+    assert get(second).status_code == 200  # another token has its own allowance
+
+
+def test_bulk_job_through_the_api(api, world, token_for, session, app):
+    from tests.registry.test_bulk import _wait_until_finished, manifest_csv
+
+    officer = token_for(world.officer)
+    response = api("post", "/api/v1/bulk-jobs", officer, data={"manifest": (io.BytesIO(manifest_csv(50)), "m.csv")},
+                   content_type="multipart/form-data")
+    assert response.status_code == 202, response.get_data(as_text=True)
+    job_id = response.get_json()["id"]
+    _wait_until_finished(session, job_id)
+    status = api("get", f"/api/v1/bulk-jobs/{job_id}", officer).get_json()
+    assert status["state"] == "done" and status["lines_done"] == 50 and status["hits"] == 5
+    hits = api("get", f"/api/v1/bulk-jobs/{job_id}/hits?per_page=2", officer).get_json()
+    assert hits["total"] == 5 and len(hits["hits"]) == 2 and hits["hits"][0]["brand"] == "ALPHA"
+    assert api("get", f"/api/v1/bulk-jobs/{job_id}/hits?brand=BETA", officer).get_json()["total"] == 0
+    assert api("get", f"/api/v1/bulk-jobs/{job_id}/hits?brand=ALPHA&min_score=0.01", officer).get_json()["total"] == 5
+    assert_error(api("get", f"/api/v1/bulk-jobs/{job_id}/hits?recommendation=maybe", officer), 422)
+    assert_error(api("post", "/api/v1/bulk-jobs", officer, data={}, content_type="multipart/form-data"), 422)
+
+
+def test_openapi_document_and_its_page(api, world, signed_in):
+    spec = api("get", "/api/v1/openapi.json").get_json()
+    assert spec["openapi"].startswith("3.") and "/api/v1/screenings" in spec["paths"]
+    assert "ErrorOut" in json.dumps(spec["components"])
+    page = signed_in(world.officer).get("/api/v1/docs").get_data(as_text=True)
+    assert "/api/v1/screenings" in page and "Idempotency-Key" in page
+    tokens_page = signed_in(world.officer)
+    tokens_page.refresh_token("/account/tokens")
+    created = tokens_page.post("/account/tokens", {"name": "customs system"}).get_data(as_text=True)
+    assert "cgr_" in created and "not shown again" in created

@@ -1,0 +1,248 @@
+"""Bulk screening: manifests read with every line accounted for, jobs that lose nothing."""
+
+from __future__ import annotations
+
+import io
+import json
+import random
+import threading
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from registry.models import BulkChunk, BulkHit, BulkJob
+from registry.services import bulk, manifests
+from registry.services.errors import Forbidden, ValidationError
+
+
+def manifest_csv(n: int, *, seed: int = 1, hits_every: int = 10) -> bytes:
+    """``n`` lines; every ``hits_every``-th imitates ALPHA, the rest are unrelated goods."""
+    rng = random.Random(seed)
+    rows = ["parcel_id,goods_description,brand,shipper,hs,value,currency,origin"]
+    for i in range(n):
+        if i % hits_every == 0:
+            rows.append(f"P{i},running shoes,A1pha,Shenzhen Trading {i},6404.11,3.50,EUR,CN")
+        else:
+            goods = rng.choice(["garden hose", "ceramic mug", "usb cable", "notebook paper", "plastic toys"])
+            rows.append(f"P{i},{goods},,Factory {i},3926.90,{rng.randint(1, 90)},USD,VN")
+    return ("\n".join(rows) + "\n").encode()
+
+
+@pytest.fixture
+def engine_dir(tmp_path):
+    return str(tmp_path / "engines")
+
+
+def submit(session, world, blobs, data: bytes, name: str = "manifest.csv"):
+    job = bulk.submit_manifest(session, world.officer, blobs, io.BytesIO(data), name, max_bytes=10**8)
+    session.commit()
+    return job
+
+
+def run(session, blobs, engine_dir, job, **kwargs):
+    bulk.prepare_job(session, blobs, engine_dir, job.id, chunk_lines=kwargs.pop("chunk_lines", 50))
+    bulk.drain(session, blobs, job.id, **kwargs)
+    session.expire_all()
+    return session.get(BulkJob, job.id)
+
+
+def test_a_manifest_is_screened_and_every_line_counted(session, world, blobs, engine_dir):
+    job = submit(session, world, blobs, manifest_csv(230) + b"P9999,,,,,,,\nP1,dup,,,,,,\n")
+    done = run(session, blobs, engine_dir, job)
+    assert done.state == "done" and done.lines_read == 232 and done.lines_usable == 230
+    assert done.lines_rejected == 2 and done.lines_done == 230
+    assert [r[1] for r in done.rejects] == ["no description or declared brand", "duplicate id 'P1' (first on line 3)"]
+    assert done.chunks_total == 5 and done.snapshot_id and done.columns["declared_brand"] == "brand"
+    hits = session.scalars(select(BulkHit).where(BulkHit.job_id == job.id).order_by(BulkHit.line_no)).all()
+    assert done.hits == len(hits) == 23  # every tenth line
+    assert {h.brand_name for h in hits} == {"ALPHA"} and all(h.recommendation in ("detain", "inspect") for h in hits)
+    assert hits[0].line_ref == "P0" and hits[0].line["declared_brand"] == "A1pha" and hits[0].reasons
+    assert hits[0].right_id == world.a.right.id
+
+
+def test_a_refused_manifest_fails_with_the_reason(session, world, blobs, engine_dir):
+    header = ",".join(f"c{i}" for i in range(10_000)) + "\n"
+    job = submit(session, world, blobs, header.encode() + b"1,2,3\n")
+    done = run(session, blobs, engine_dir, job)
+    assert done.state == "failed" and "10,000 columns" in done.error
+    assert session.scalar(select(func.count(BulkChunk.id))) == 0
+
+
+def test_two_workers_share_a_job_and_a_dead_one_loses_nothing(session, world, blobs, engine_dir, app):
+    job = submit(session, world, blobs, manifest_csv(400))
+    bulk.prepare_job(session, blobs, engine_dir, job.id, chunk_lines=40)
+    # A worker claims a chunk and dies without finishing it.
+    dead = bulk._claim(session, job.id, "dead-worker", timedelta(seconds=1))
+    assert dead is not None
+    from registry.extensions import db
+
+    def worker(name):
+        with app.app_context():
+            bulk.drain(db.session, blobs, job.id, me=name, lease=timedelta(seconds=1), poll_seconds=0.2)
+            db.session.remove()
+
+    threads = [threading.Thread(target=worker, args=(f"w{i}",)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    session.expire_all()
+    done = session.get(BulkJob, job.id)
+    assert done.state == "done" and done.lines_done == 400
+    assert session.scalar(select(func.count(BulkHit.id)).where(BulkHit.job_id == job.id)) == done.hits == 40
+    retaken = session.get(BulkChunk, dead.id)
+    assert retaken.state == "done" and retaken.claimed_by != "dead-worker" and retaken.attempts == 2
+    workers = set(session.scalars(select(BulkChunk.claimed_by).where(BulkChunk.job_id == job.id)))
+    assert workers == {"w0", "w1"}
+
+
+def test_a_worker_that_lost_its_claim_commits_nothing(session, world, blobs, engine_dir):
+    job = submit(session, world, blobs, manifest_csv(60))
+    bulk.prepare_job(session, blobs, engine_dir, job.id, chunk_lines=60)
+    chunk = bulk._claim(session, job.id, "slow", timedelta(seconds=-1))  # its lease is already over
+    other = bulk._claim(session, job.id, "fast", timedelta(seconds=60))
+    assert other.id == chunk.id
+    job = session.get(BulkJob, job.id)
+    assert bulk.process_chunk(session, blobs, job, chunk, "slow") is False
+    assert bulk.process_chunk(session, blobs, job, other, "fast") is True
+    session.expire_all()
+    assert session.get(BulkJob, job.id).lines_done == 60
+
+
+def test_cancel_stops_the_job(session, world, blobs, engine_dir):
+    job = submit(session, world, blobs, manifest_csv(200))
+    bulk.prepare_job(session, blobs, engine_dir, job.id, chunk_lines=20)
+    bulk.cancel(session, world.officer, job.id)
+    session.commit()
+    bulk.drain(session, blobs, job.id)
+    session.expire_all()
+    done = session.get(BulkJob, job.id)
+    assert done.state == "cancelled" and done.lines_done == 0
+    with pytest.raises(Exception, match="already cancelled"):
+        bulk.cancel(session, world.officer, job.id)
+
+
+def test_who_may_submit(session, world, blobs):
+    for user in (world.a.holder, world.legal, world.admin):
+        with pytest.raises(Forbidden):
+            bulk.submit_manifest(session, user, blobs, io.BytesIO(b"a"), "m.csv", max_bytes=100)
+    with pytest.raises(ValidationError, match="CSV"):
+        bulk.submit_manifest(session, world.officer, blobs, io.BytesIO(b"a"), "m.exe", max_bytes=100)
+    with pytest.raises(ValidationError, match="larger than"):
+        bulk.submit_manifest(session, world.officer, blobs, io.BytesIO(b"x" * 3_000_000), "m.csv", max_bytes=2_000_000)
+    assert not list(blobs.root.glob(".tmp-*"))
+
+
+# -- pages ------------------------------------------------------------------------------------
+
+def _wait_until_finished(session, job_id: int, seconds: float = 120) -> BulkJob:
+    import time
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        session.expire_all()
+        job = session.get(BulkJob, job_id)
+        if job.state in bulk.TERMINAL:
+            return job
+        time.sleep(0.2)
+    raise AssertionError("the job did not finish")
+
+
+def test_officer_screens_a_manifest_in_the_app(app, session, world, signed_in):
+    app.config["BULK_CHUNK_LINES"] = 40
+    client = signed_in(world.officer)
+    client.refresh_token("/bulk")
+    data = manifest_csv(120) + b"\xff\xfe,broken,,,,,,\n"
+    response = client.post("/bulk", {"manifest": (io.BytesIO(data), "manifest.csv")}, content_type="multipart/form-data")
+    assert response.status_code == 302
+    job_id = int(response.headers["Location"].rstrip("/").split("/")[-1])
+    status = client.get(f"/bulk/{job_id}/status.json").get_json()
+    assert status["id"] == job_id and status["state"] in ("validating", "running", "done")
+    job = _wait_until_finished(session, job_id)
+    assert job.state == "done" and job.runner == "thread" and job.lines_done == 120 and job.hits == 12
+    status = client.get(f"/bulk/{job_id}/status.json").get_json()
+    assert status["percent"] == 100.0 and status["hits"] == 12 and status["lines_rejected"] == 1
+
+    page = client.get(f"/bulk/{job_id}").get_data(as_text=True)
+    assert "Hits per brand" in page and "ALPHA" in page and "not UTF-8" in page and "12 hits" in page
+    for query, condition in [("recommendation=detain", BulkHit.recommendation == "detain"),
+                             ("recommendation=inspect", BulkHit.recommendation == "inspect"),
+                             ("min_score=0.9", BulkHit.score >= 0.9), ("brand=NOPE", BulkHit.brand_name == "NOPE")]:
+        expected = session.scalar(select(func.count(BulkHit.id)).where(BulkHit.job_id == job_id, condition))
+        filtered = client.get(f"/bulk/{job_id}?{query}").get_data(as_text=True)
+        assert f"{expected:,} hit{'s' if expected != 1 else ''} ·" in filtered, query
+    by_line = client.get(f"/bulk/{job_id}?sort=line&dir=asc").get_data(as_text=True)
+    assert by_line.index(">P0<") < by_line.index(">P10<")
+    exported = client.get(f"/bulk/{job_id}/hits.csv")
+    rows = list(__import__("csv").reader(io.StringIO(exported.get_data(as_text=True))))
+    assert rows[0][:3] == ["line", "id", "brand"] and len(rows) == 13 and {r[2] for r in rows[1:]} == {"ALPHA"}
+
+    hit = session.scalar(select(BulkHit).where(BulkHit.job_id == job_id).order_by(BulkHit.line_no))
+    form = client.get(f"/checks/new?bulk_hit={hit.id}").get_data(as_text=True)
+    assert 'value="A1pha"' in form and 'value="P0"' in form and 'value="3.5"' in form
+
+
+def test_bulk_pages_by_role(app, session, world, blobs, signed_in):
+    job = submit(session, world, blobs, manifest_csv(5))
+    job.state = "done"
+    session.commit()
+    legal = signed_in(world.legal)
+    assert legal.get(f"/bulk/{job.id}").status_code == 200
+    legal.refresh_token("/bulk")
+    assert legal.post("/bulk", {"manifest": (io.BytesIO(b"brand\nx\n"), "m.csv")},
+                      content_type="multipart/form-data").status_code == 403
+    holder = signed_in(world.a.holder)
+    assert holder.get("/bulk").status_code == 403 and holder.get(f"/bulk/{job.id}/hits.csv").status_code == 403
+
+
+def test_bad_uploads_are_refused_in_the_app(app, session, world, signed_in):
+    client = signed_in(world.officer)
+    client.refresh_token("/bulk")
+    response = client.post("/bulk", {"manifest": (io.BytesIO(b"MZ\x90\x00"), "tool.exe")}, content_type="multipart/form-data")
+    assert response.status_code == 302
+    assert "CSV" in client.get("/bulk").get_data(as_text=True)
+    assert session.scalar(select(func.count(BulkJob.id))) == 0
+
+
+def test_csv_cells_never_run_as_formulas():
+    from registry.services.spreadsheet import safe_cell
+
+    assert [safe_cell(v) for v in ("=HYPERLINK(\"x\")", "+1", "-2", "@SUM(A1)", "plain", 3)] == \
+        ["'=HYPERLINK(\"x\")", "'+1", "'-2", "'@SUM(A1)", "plain", "3"]
+
+
+def test_reading_again_after_the_reader_died_skips_written_chunks(session, world, blobs, engine_dir):
+    job = submit(session, world, blobs, manifest_csv(100))
+    bulk.prepare_job(session, blobs, engine_dir, job.id, chunk_lines=30)
+    # The reader "died" after writing two chunks, one of which a worker already screened.
+    first = bulk._claim(session, job.id, "w", timedelta(seconds=60))
+    assert bulk.process_chunk(session, blobs, session.get(BulkJob, job.id), first, "w")
+    session.execute(BulkChunk.__table__.delete().where(BulkChunk.job_id == job.id, BulkChunk.position >= 2))
+    crashed = session.get(BulkJob, job.id)
+    crashed.read_complete, crashed.chunks_total = False, 0
+    session.commit()
+    done = run(session, blobs, engine_dir, crashed, chunk_lines=30)
+    assert done.state == "done" and done.read_complete and done.chunks_total == 4
+    assert done.lines_done == 100 and done.hits == 10
+    assert session.scalar(select(func.count(BulkChunk.id)).where(BulkChunk.job_id == job.id)) == 4
+
+
+def test_workers_screen_while_the_manifest_is_read(session, world, blobs, engine_dir):
+    job = submit(session, world, blobs, manifest_csv(90))
+    def on_running(running):
+        assert running.state == "running" and not running.read_complete and running.snapshot_id
+
+    bulk.prepare_job(session, blobs, engine_dir, job.id, chunk_lines=30, on_running=on_running)
+    assert session.get(BulkJob, job.id).state == "running"  # read, not yet screened
+    # A drain started mid-read waits for chunks instead of calling the job done.
+    job = session.get(BulkJob, job.id)
+    job.read_complete = False
+    session.commit()
+    bulk._finish_if_complete(session, job.id)
+    assert session.get(BulkJob, job.id).state == "running"
+    job.read_complete = True
+    session.commit()
+    bulk.drain(session, blobs, job.id)
+    session.expire_all()
+    assert session.get(BulkJob, job.id).state == "done"
