@@ -224,7 +224,7 @@ class Engine:
 
     def _setup(self, references: Iterable[Reference], *, thresholds: Thresholds | None,
                ocr: bool, workers: int, build_images: bool, image_index: Any,
-               image_counts: dict[str, int] | None) -> None:
+               image_counts: dict[str, int] | None, snapshot_id: str | None = None) -> None:
         refs = list(references)
         for r in refs:
             if not isinstance(r, Reference):
@@ -252,7 +252,9 @@ class Engine:
         self._refs: dict[str, Reference] = {r.brand_id: r for r in refs}
         self._image_counts = image_counts if image_counts is not None else {
             r.brand_id: len(r.images) for r in refs}
-        self.snapshot_id = self._snapshot_id(refs)
+        # A loaded engine keeps the id it was saved under (its references no longer carry their
+        # images, and hashing 10,000 references again would be a third of a worker's start).
+        self.snapshot_id = snapshot_id or self._snapshot_id(refs)
         self._text = TextIndex((r.brand_id, m) for r in refs for m in (r.name, *r.aliases)
                                if isinstance(m, str))
         for brand_id, mark in self._text.skipped:
@@ -348,9 +350,8 @@ class Engine:
         engine = cls.__new__(cls)
         engine._setup(refs, thresholds=thresholds or Thresholds(**meta["thresholds"]),
                       ocr=meta.get("ocr", True) if ocr is None else ocr, workers=1,
-                      build_images=False, image_index=images, image_counts=counts)
-        # The references no longer carry their images, so keep the id they were saved under.
-        engine.snapshot_id = meta["snapshot_id"]
+                      build_images=False, image_index=images, image_counts=counts,
+                      snapshot_id=meta["snapshot_id"])
         return engine
 
     # -- screening --------------------------------------------------------------------------

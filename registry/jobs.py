@@ -27,7 +27,11 @@ _app: Flask | None = None
 def start(app: Flask, job_id: int) -> str:
     """Start a submitted job; returns "rq" or "thread"."""
     if app.config.get("REDIS_URL"):
-        queue(app).enqueue(rq_prepare, job_id, job_timeout=6 * 3600)
+        from rq import Retry
+
+        # A worker that dies before the reading starts leaves an abandoned task, which RQ
+        # retries; once reading has started, the job's drain tasks take a dead reader's place.
+        queue(app).enqueue(rq_prepare, job_id, job_timeout=6 * 3600, retry=Retry(max=3))
         return "rq"
     _start_thread(app, job_id)
     return "thread"
@@ -60,7 +64,7 @@ def _run_inline(app: Flask, job_id: int) -> None:
     with app.app_context():
         try:
             _prepare(job_id)
-            bulk.drain(db.session, app.extensions["blobs"], job_id, lease=timedelta(seconds=app.config["BULK_LEASE_SECONDS"]))
+            _drain(job_id)
         except Exception as exc:  # the page must say the job failed, not spin forever
             _fail(job_id, exc)
             raise
@@ -68,9 +72,21 @@ def _run_inline(app: Flask, job_id: int) -> None:
             db.session.remove()
 
 
+def _lease() -> timedelta:
+    return timedelta(seconds=current_app.config["BULK_LEASE_SECONDS"])
+
+
 def _prepare(job_id: int, on_running=None) -> Any:
     return bulk.prepare_job(db.session, current_app.extensions["blobs"], current_app.config["BULK_ENGINE_DIR"],
-                            job_id, chunk_lines=current_app.config["BULK_CHUNK_LINES"], on_running=on_running)
+                            job_id, chunk_lines=current_app.config["BULK_CHUNK_LINES"], on_running=on_running,
+                            lease=_lease())
+
+
+def _drain(job_id: int) -> int:
+    # With the engine folder, a worker that runs out of chunks takes the reading over from a
+    # reader that died.
+    return bulk.drain(db.session, current_app.extensions["blobs"], job_id, lease=_lease(),
+                      engine_dir=current_app.config["BULK_ENGINE_DIR"])
 
 
 def _fail(job_id: int, exc: Exception) -> None:
@@ -120,6 +136,6 @@ def rq_drain(job_id: int) -> int:
     app = _worker_app()
     with app.app_context():
         try:
-            return bulk.drain(db.session, app.extensions["blobs"], job_id, lease=timedelta(seconds=app.config["BULK_LEASE_SECONDS"]))
+            return _drain(job_id)
         finally:
             db.session.remove()

@@ -37,6 +37,12 @@ class BulkJob(Base):
     chunks_total: Mapped[int] = mapped_column(Integer, default=0)
     #: The whole manifest has been read into chunks (workers screen chunks while it is read).
     read_complete: Mapped[bool] = mapped_column(default=False)
+    #: Who is reading the manifest into chunks, and until when that claim holds. The reader
+    #: renews it with every chunk; a reader that died is replaced once it has run out.
+    reader: Mapped[str] = mapped_column(String(200), default="")
+    reader_lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: Lines per chunk, fixed by the first reader: a reader taking over must cut the same chunks.
+    chunk_lines: Mapped[int] = mapped_column(Integer, default=0)
     #: The registry snapshot the engine was built from, and where the saved engine is.
     snapshot_id: Mapped[str] = mapped_column(String(100), default="")
     engine_file: Mapped[str] = mapped_column(String(500), default="")

@@ -110,8 +110,32 @@ def cancel(session: Session, actor: User, job_id: int) -> BulkJob:
 
 # -- preparing --------------------------------------------------------------------------------
 
+class _ReadingTakenOver(Exception):
+    """Another process holds the reading now (this one's lease ran out): stop, write nothing."""
+
+
+def _hold_reading(session: Session, job_id: int, me: str, lease: timedelta, *, take: bool = False) -> bool:
+    """Renew this process's claim on reading a job's manifest (or, with ``take``, claim it when
+    nobody holds it or the holder's lease has run out). Not committed: the caller commits it
+    with the chunk it writes, so a chunk is only ever written under a live claim."""
+    holds = BulkJob.reader == me
+    if take:
+        holds = holds | (BulkJob.reader == "") | BulkJob.reader_lease_until.is_(None) | (BulkJob.reader_lease_until < _now())
+    claimed = session.execute(_update(BulkJob).where(BulkJob.id == job_id, holds)
+                              .values(reader=me, reader_lease_until=_now() + lease))
+    return claimed.rowcount == 1
+
+
+def _reading_abandoned(session: Session, job_id: int) -> bool:
+    read_complete, until = session.execute(select(BulkJob.read_complete, BulkJob.reader_lease_until)
+                                           .where(BulkJob.id == job_id)).one()
+    session.commit()
+    return not read_complete and (until is None or as_utc(until) < _now())
+
+
 def prepare_job(session: Session, blobs: BlobStore, engine_dir: str | os.PathLike[str], job_id: int, *,
-                chunk_lines: int = CHUNK_LINES, on_running: Callable[[BulkJob], None] | None = None) -> BulkJob:
+                chunk_lines: int = CHUNK_LINES, on_running: Callable[[BulkJob], None] | None = None,
+                me: str | None = None, lease: timedelta = LEASE) -> BulkJob:
     """Read the manifest into chunks that workers screen while the reading goes on.
 
     Once the header is accepted, the engine snapshot is fixed and the job turns "running"
@@ -119,10 +143,24 @@ def prepare_job(session: Session, blobs: BlobStore, engine_dir: str | os.PathLik
     full, so other workers screen it while this one reads on. Idempotent: reading a job again
     (after the reader died) skips the chunks already written, which hold the same lines since
     the file and the chunk size are the same; a job already read is returned as it is.
+
+    One process reads at a time, under a lease renewed with every chunk; while another holds a
+    live lease this returns at once. A worker with nothing left to screen takes the reading
+    over when the reader's lease has run out (``drain``), so a reader that died mid-file stops
+    nothing.
     """
+    me = me or worker_name()
     job = session.get(BulkJob, job_id)
     if job is None or job.read_complete or job.state in TERMINAL:
         return job
+    if not _hold_reading(session, job_id, me, lease, take=True):
+        session.rollback()
+        return job
+    if not job.chunk_lines:
+        job.chunk_lines = chunk_lines
+    session.commit()
+    session.refresh(job)
+    chunk_lines = job.chunk_lines
     existing = set(session.scalars(select(BulkChunk.position).where(BulkChunk.job_id == job.id)))
     report = manifests.ReadReport()
     buffer: list[dict[str, Any]] = []
@@ -132,6 +170,9 @@ def prepare_job(session: Session, blobs: BlobStore, engine_dir: str | os.PathLik
         nonlocal position, buffer
         if not buffer:
             return
+        if not _hold_reading(session, job_id, me, lease):
+            session.rollback()
+            raise _ReadingTakenOver
         if position not in existing:
             payload = gzip.compress("\n".join(json.dumps(line, separators=(",", ":")) for line in buffer).encode(),
                                     compresslevel=1, mtime=0)
@@ -150,6 +191,9 @@ def prepare_job(session: Session, blobs: BlobStore, engine_dir: str | os.PathLik
             if job.state == "validating":
                 job.snapshot_id, job.engine_file = save_text_engine(session, blobs, engine_dir)
                 job.state, job.started_at = "running", _now()
+            if not _hold_reading(session, job_id, me, lease):  # building the engine can take a while
+                session.rollback()
+                raise _ReadingTakenOver
             session.commit()
             if on_running is not None:
                 on_running(job)
@@ -161,6 +205,8 @@ def prepare_job(session: Session, blobs: BlobStore, engine_dir: str | os.PathLik
                     flush()
                     session.refresh(job, ["cancel_requested"])
         flush()
+    except _ReadingTakenOver:
+        return session.get(BulkJob, job_id)
     except manifests.ManifestRefused as exc:
         session.rollback()
         job = session.get(BulkJob, job_id)
@@ -172,6 +218,9 @@ def prepare_job(session: Session, blobs: BlobStore, engine_dir: str | os.PathLik
     job.columns = dict(report.columns)
     job.format = report.format
     job.chunks_total = position
+    if not _hold_reading(session, job_id, me, lease):
+        session.rollback()
+        return session.get(BulkJob, job_id)
     job.read_complete = True
     if job.cancel_requested:
         job.state, job.finished_at = "cancelled", _now()
@@ -320,11 +369,14 @@ def _finish_if_complete(session: Session, job_id: int) -> None:
 
 
 def drain(session: Session, blobs: BlobStore, job_id: int, *, me: str | None = None, lease: timedelta = LEASE,
-          poll_seconds: float = 1.0, on_line: Callable[[int], None] | None = None) -> int:
+          poll_seconds: float = 1.0, on_line: Callable[[int], None] | None = None,
+          engine_dir: str | os.PathLike[str] | None = None) -> int:
     """Work on a job until none of its chunks is left to do; returns the chunks this worker did.
 
     While the manifest is still being read, or other workers hold the last chunks, wait: new
-    chunks come, and a dead worker's lease runs out so that this one takes its chunk over.
+    chunks come, and a dead worker's lease runs out so that this one takes its chunk over. A
+    reader whose lease ran out is replaced the same way: this worker reads the rest of the
+    manifest (``prepare_job`` skips the chunks already written), then screens on.
     """
     me = me or worker_name()
     done = 0
@@ -343,6 +395,9 @@ def drain(session: Session, blobs: BlobStore, job_id: int, *, me: str | None = N
             _finish_if_complete(session, job_id)
             if session.scalar(select(BulkJob.state).where(BulkJob.id == job_id)) != "running":
                 return done
+            if engine_dir is not None and _reading_abandoned(session, job_id):
+                prepare_job(session, blobs, engine_dir, job_id, me=me, lease=lease)
+                continue
             time.sleep(poll_seconds)  # others hold the rest: wait for them, or for their leases
             continue
         if process_chunk(session, blobs, job, chunk, me, lease=lease, on_line=on_line):

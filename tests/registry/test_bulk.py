@@ -97,6 +97,74 @@ def test_two_workers_share_a_job_and_a_dead_one_loses_nothing(session, world, bl
     assert workers == {"w0", "w1"}
 
 
+class ReaderDied(BaseException):
+    """Stands for the reading process being killed: nothing after it runs."""
+
+
+def _reader_that_dies_after(monkeypatch, lines: int) -> None:
+    real = manifests.read_manifest
+
+    def dying(*args, **kwargs):
+        for count, line in enumerate(real(*args, **kwargs)):
+            if count == lines:
+                raise ReaderDied
+            yield line
+
+    monkeypatch.setattr(manifests, "read_manifest", dying)
+
+
+def test_a_reader_that_died_mid_file_is_replaced_and_no_line_is_lost_or_doubled(session, world, blobs, engine_dir,
+                                                                                monkeypatch):
+    job = submit(session, world, blobs, manifest_csv(500))
+    _reader_that_dies_after(monkeypatch, 130)
+    with pytest.raises(ReaderDied):
+        bulk.prepare_job(session, blobs, engine_dir, job.id, chunk_lines=40, me="reader")
+    session.rollback()
+    monkeypatch.undo()
+    session.expire_all()
+    half = session.get(BulkJob, job.id)
+    assert half.state == "running" and not half.read_complete and half.reader == "reader"
+    assert session.scalar(select(func.count(BulkChunk.id)).where(BulkChunk.job_id == job.id)) == 3
+
+    # While the reader's lease holds, nobody else reads (a slow reader is not a dead one).
+    assert bulk.prepare_job(session, blobs, engine_dir, job.id, chunk_lines=999, me="eager").read_complete is False
+    assert session.get(BulkJob, job.id).reader == "reader"
+
+    # Its lease runs out: a worker with nothing left to screen reads the rest, then screens on.
+    session.execute(bulk._update(BulkJob).where(BulkJob.id == job.id)
+                    .values(reader_lease_until=bulk._now() - timedelta(seconds=1)))
+    session.commit()
+    bulk.drain(session, blobs, job.id, me="worker", engine_dir=engine_dir, poll_seconds=0.05)
+    session.expire_all()
+    done = session.get(BulkJob, job.id)
+    assert done.state == "done" and done.read_complete and done.reader == "worker"
+    assert done.lines_usable == done.lines_done == 500 and done.chunk_lines == 40  # the first reader's chunks
+    positions = session.scalars(select(BulkChunk.position).where(BulkChunk.job_id == job.id)
+                                .order_by(BulkChunk.position)).all()
+    assert positions == list(range(13)) == list(range(done.chunks_total))
+    lines = session.scalars(select(BulkHit.line_no).where(BulkHit.job_id == job.id)).all()
+    assert len(lines) == len(set(lines)) == done.hits == 50
+
+
+def test_a_reader_whose_claim_was_taken_over_writes_nothing_more(session, world, blobs, engine_dir, monkeypatch):
+    job = submit(session, world, blobs, manifest_csv(200))
+    real = manifests.read_manifest
+
+    def slow_then_overtaken(*args, **kwargs):
+        for count, line in enumerate(real(*args, **kwargs)):
+            if count == 60:  # the lease ran out while this reader stalled; another took the reading
+                session.execute(bulk._update(BulkJob).where(BulkJob.id == job.id).values(reader="other"))
+                session.commit()
+            yield line
+
+    monkeypatch.setattr(manifests, "read_manifest", slow_then_overtaken)
+    bulk.prepare_job(session, blobs, engine_dir, job.id, chunk_lines=50, me="stalled")
+    session.expire_all()
+    after = session.get(BulkJob, job.id)
+    assert not after.read_complete and after.reader == "other"
+    assert session.scalar(select(func.count(BulkChunk.id)).where(BulkChunk.job_id == job.id)) == 1
+
+
 def test_a_worker_that_lost_its_claim_commits_nothing(session, world, blobs, engine_dir):
     job = submit(session, world, blobs, manifest_csv(60))
     bulk.prepare_job(session, blobs, engine_dir, job.id, chunk_lines=60)
