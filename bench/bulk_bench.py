@@ -31,6 +31,7 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
+from bench.appsetup import fresh_app, seed_registry
 from bench.cases import lookalike, make_brand_name
 from bench.text_bench import make_marks
 
@@ -59,59 +60,6 @@ def write_manifest(path: Path, lines: int, marks: list[str], seed: int) -> int:
                       f"{rng.choice(('6403.99', '4202.21', '9004.10', '6109.10', '8518.30'))},"
                       f"{rng.randint(1, 400)}.{rng.randint(0, 99):02d},EUR,{rng.choice(('CN', 'VN', 'TR', 'IN'))}\n")
     return imitations
-
-
-def seed_registry(app, marks: list[str], seed: int) -> None:
-    """``len(marks)`` rights (word marks with customs protection) with one product each, under
-    100 approved holders, inserted directly: the registry's own import is not what is timed."""
-    from registry.extensions import db
-    from registry.models import Organisation, OrganisationStatus, Product, Right
-
-    rng = random.Random(f"registry:{seed}")
-    today = date.today()
-    with app.app_context():
-        holders = [Organisation(name=f"Holder {i:03d} GmbH", country="DE", status=OrganisationStatus.APPROVED)
-                   for i in range(100)]
-        db.session.add_all(holders)
-        db.session.flush()
-        rights, products = [], []
-        for i, mark in enumerate(marks):
-            rights.append({"organisation_id": holders[i % 100].id, "kind": "word", "mark_text": mark,
-                           "registration_number": f"EU{i:08d}", "office": "EUIPO", "nice_classes": [25],
-                           "protection_number": f"AFA-{i}", "protection_jurisdictions": ["EU"],
-                           "protection_valid_from": today - timedelta(days=30),
-                           "protection_valid_until": today + timedelta(days=365)})
-        db.session.execute(Right.__table__.insert(), [_with_defaults(Right, r) for r in rights])
-        ids = db.session.execute(Right.__table__.select().with_only_columns(Right.id, Right.organisation_id)
-                                 .order_by(Right.id)).all()
-        for right_id, organisation_id in ids:
-            low = round(rng.uniform(20, 300), 2)
-            products.append({"organisation_id": organisation_id, "right_id": right_id, "name": f"Product {right_id}",
-                             "gtins": [], "hs_codes": ["6403.99"], "price_min": low, "price_max": low * 2,
-                             "currency": "EUR", "production_countries": ["IT"], "intended_markets": [],
-                             "counterfeit_clues": []})
-        db.session.execute(Product.__table__.insert(), [_with_defaults(Product, p) for p in products])
-        db.session.commit()
-
-
-def _with_defaults(model, values: dict) -> dict:
-    from registry.models.base import utcnow
-
-    row = dict(values)
-    for column in model.__table__.columns:
-        if column.name in row or column.primary_key:
-            continue
-        if column.name in ("created_at", "updated_at"):
-            row[column.name] = utcnow()
-        elif column.default is not None and not callable(column.default.arg):
-            row[column.name] = column.default.arg
-        elif column.default is not None:
-            row[column.name] = column.default.arg(None) if column.default.is_callable else None
-        elif column.nullable:
-            row[column.name] = None
-        else:
-            row[column.name] = ""
-    return row
 
 
 def run_job(app, manifest: Path, workers: int, env: dict[str, str]) -> dict:
@@ -182,33 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     work = Path(tempfile.mkdtemp(prefix="bulk-bench-"))
-    database = args.database or f"sqlite:///{work / 'bench.sqlite3'}"
-    config = {"SQLALCHEMY_DATABASE_URI": database.replace("postgresql://", "postgresql+psycopg://", 1),
-              "BLOB_DIR": str(work / "blobs"), "SIGNING_KEY_FILE": str(work / "key.pem"), "SECRET_KEY": "bench",
-              "BULK_ENGINE_DIR": str(work / "engines"), "REDIS_URL": args.redis, "BULK_QUEUE": f"bench-{os.getpid()}",
-              "ENGINE_OCR": False}
-    env = {**os.environ, "DATABASE_URL": config["SQLALCHEMY_DATABASE_URI"], "BLOB_DIR": config["BLOB_DIR"],
-           "SIGNING_KEY_FILE": config["SIGNING_KEY_FILE"], "SECRET_KEY": "bench", "REDIS_URL": args.redis,
-           "BULK_QUEUE": config["BULK_QUEUE"], "BULK_ENGINE_DIR": config["BULK_ENGINE_DIR"]}
-    from flask_migrate import upgrade
-
-    from registry import create_app
-    from registry.extensions import db
-    from registry.models import Role
-    from registry.services import users
-
-    app = create_app(config)
-    with app.app_context():
-        if database.startswith("postgresql"):
-            from registry.models import Base
-
-            Base.metadata.drop_all(db.engine)
-            db.session.execute(db.text("DROP TABLE IF EXISTS alembic_version"))
-            db.session.commit()
-        upgrade()
-        users.create_user(db.session, None, email="bench@customs.example", name="Bench", password="bench-password-1",
-                          role=Role.OFFICER)
-        db.session.commit()
+    app, env = fresh_app(work, args.database, args.redis)
     marks = make_marks(args.marks, args.seed)
     t0 = time.perf_counter()
     seed_registry(app, marks, args.seed)

@@ -68,7 +68,9 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "SESSION_COOKIE_SECURE": False,
         "FORCE_HTTPS": False,
         "PERMANENT_SESSION_LIFETIME": 12 * 3600,
-        "RATELIMIT_STORAGE_URI": "memory://",
+        # Counters shared by every app process: REDIS_URL when set, else this process's memory.
+        "RATELIMIT_STORAGE_URI": None,
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,  # Redis down: limit per process rather than not at all
         "RATELIMIT_HEADERS_ENABLED": True,
         "LOGIN_RATE_LIMIT": "10 per minute;50 per hour",
         # Per API token.

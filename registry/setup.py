@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Flask, render_template, request
+from flask import Flask, g, render_template, request
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
@@ -75,8 +75,10 @@ def init_security(app: Flask) -> None:
 
     @app.after_request
     def no_store_for_signed_in(response):
-        # Pages for a signed-in user hold confidential data: keep them out of every cache.
-        if current_user.is_authenticated and not request.path.startswith("/static/"):
+        # Pages and API replies for a signed-in user or a token hold confidential data: keep
+        # them out of every cache.
+        signed_in = g.get("api_user") is not None or current_user.is_authenticated
+        if signed_in and not request.path.startswith("/static/"):
             response.headers["Cache-Control"] = "no-store"
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         return response

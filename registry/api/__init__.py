@@ -65,6 +65,18 @@ class RegistryApi(Api):
         return error_response(status, message, details)
 
 
+def commit_keeping_loaded() -> None:
+    """Commit, leaving the objects the view returns as they are: the reply is serialised from
+    what was just written instead of reading every row back (a check, its photos and
+    suggestions) after the commit."""
+    session = db.session()
+    kept, session.expire_on_commit = session.expire_on_commit, False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = kept
+
+
 def current_api_user():
     return g.api_user
 
@@ -82,7 +94,8 @@ def authenticate() -> None:
     if found is None:
         raise _Unauthorised("the API token is unknown, revoked, or no longer matches its user's role")
     g.api_token, g.api_user = found
-    db.session.commit()  # last_used_at, when it moved
+    if db.session.is_modified(g.api_token):
+        db.session.commit()  # last_used_at, when it moved
 
 
 class _Unauthorised(Exception):

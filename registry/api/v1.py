@@ -10,7 +10,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import func, select
 
-from registry.api import configure_blueprint, current_api_user, idempotent
+from registry.api import commit_keeping_loaded, configure_blueprint, current_api_user, idempotent
 from registry.api import schemas as s
 from registry.extensions import db
 from registry.models import BulkHit, Product, Role, Supplier
@@ -67,7 +67,7 @@ class Screenings(MethodView):
         raw = {k: ("" if v is None else (", ".join(v) if isinstance(v, list) else str(v))) for k, v in declaration.items()}
         check = check_service.screen_declaration(db.session, actor, blobs(), current_app.extensions["engine"],
                                                  upload_policy(), raw, photos)
-        db.session.commit()
+        commit_keeping_loaded()
         return check
 
 

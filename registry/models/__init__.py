@@ -8,12 +8,12 @@ from registry.models.cases import CaseEvent, DetentionCase, HolderResponse, Noti
 from registry.models.checks import Check, CheckDecision, CheckPhoto, Suggestion, Verdict
 from registry.models.evidence import EvidenceExport
 from registry.models.dossier import (ImageKind, MarkKind, Office, Product, ProductFeature,
-                                     ReferenceImage, Right, Supplier, SupplierRole)
+                                     ReferenceImage, RegistryGeneration, Right, Supplier, SupplierRole)
 from registry.models.organisations import ContactPerson, Organisation, OrganisationStatus
 from registry.models.users import Role, User, UserSession
 
 __all__ = [
     "ApiToken", "IdempotentReply", "AuditCheckpoint", "BulkChunk", "BulkHit", "BulkJob", "AuditEvent", "AuditHead", "EvidenceExport", "Base", "CaseEvent", "DetentionCase", "HolderResponse", "Notice", "Sample", "Check", "CheckDecision", "CheckPhoto", "Suggestion", "Verdict", "ContactPerson", "ImageKind", "MarkKind", "Office",
-    "Organisation", "OrganisationStatus", "Product", "ProductFeature", "ReferenceImage",
+    "Organisation", "OrganisationStatus", "Product", "ProductFeature", "ReferenceImage", "RegistryGeneration",
     "Right", "Role", "Supplier", "SupplierRole", "User", "UserSession",
 ]

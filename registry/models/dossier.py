@@ -6,8 +6,9 @@ import enum
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import (JSON, Boolean, CheckConstraint, Date, Enum, ForeignKey, Numeric, String, Text, UniqueConstraint)
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import (JSON, BigInteger, Boolean, CheckConstraint, Date, Enum, ForeignKey, Numeric, String, Text, UniqueConstraint)
+from sqlalchemy import event, insert, update
+from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column, relationship
 
 from registry.models.base import Base, StoredImage, Timestamped
 from registry.models.organisations import Organisation
@@ -184,3 +185,50 @@ class Supplier(Timestamped, Base):
     identifiers: Mapped[str] = mapped_column(Text, default="")
 
     organisation: Mapped[Organisation] = relationship()
+
+
+class RegistryGeneration(Base):
+    """A single row counting the changes to what the matching engine is built from.
+
+    Every flush or statement that writes rights, products, reference images, suppliers or
+    organisations adds one, in the same transaction (``services.engine_cache``), so an app
+    process learns whether its in-memory engine is stale with one primary-key read instead of
+    scanning the registry's tables on every screening.
+    """
+
+    __tablename__ = "registry_generation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+#: What the matching engine is built from (``services.snapshot``): writing any of these moves
+#: the registry generation.
+ENGINE_INPUTS = (Organisation, Right, Product, ReferenceImage, Supplier)
+_ENGINE_INPUT_TABLES = frozenset(model.__tablename__ for model in ENGINE_INPUTS)
+
+
+def _bump(session: Session) -> None:
+    moved = session.execute(update(RegistryGeneration).where(RegistryGeneration.id == 1)
+                            .values(value=RegistryGeneration.value + 1)
+                            .execution_options(synchronize_session=False))
+    if moved.rowcount == 0:  # a database made without the migration's first row
+        session.execute(insert(RegistryGeneration).values(id=1, value=1))
+
+
+@event.listens_for(Session, "before_flush")
+def _count_registry_writes(session: Session, flush_context, instances) -> None:
+    """A flush that adds, changes or deletes a row the engine reads moves the generation."""
+    for obj in (*session.new, *session.deleted, *session.dirty):
+        if isinstance(obj, ENGINE_INPUTS) and (obj not in session.dirty or session.is_modified(obj)):
+            _bump(session)
+            return
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _count_registry_statements(state: ORMExecuteState) -> None:
+    """INSERT, UPDATE or DELETE statements on those tables (bulk writes, imports) move it too."""
+    if state.is_insert or state.is_update or state.is_delete:
+        table = getattr(state.statement, "table", None)
+        if getattr(table, "name", None) in _ENGINE_INPUT_TABLES:
+            _bump(state.session)

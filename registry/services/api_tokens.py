@@ -12,7 +12,7 @@ import secrets
 from datetime import datetime, timezone
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from registry.models import ApiToken, User
 from registry.models.base import as_utc
@@ -64,7 +64,8 @@ def authenticate(session: Session, secret: str) -> tuple[ApiToken, User] | None:
     """The token and its user, or None when the token is unknown, revoked or out of scope."""
     if not secret.startswith(PREFIX) or len(secret) > 200:
         return None
-    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == _hash(secret)))
+    token = session.scalar(select(ApiToken).options(joinedload(ApiToken.user))
+                           .where(ApiToken.token_hash == _hash(secret)))
     if token is None or token.revoked_at is not None:
         return None
     user = token.user

@@ -101,7 +101,8 @@ def screen_declaration(session: Session, actor: User, blobs: BlobStore, engines:
               for data, _ in photos]
 
     built = engines.current(session, blobs)
-    check = Check(officer_id=actor.id, **values)
+    # Empty collections, not unloaded ones: reading them back would cost a query each.
+    check = Check(officer_id=actor.id, photos=[], suggestions=[], **values)
     unit_price = check.unit_price
     result = built.engine.screen(Query(
         description=values["description"] or None, declared_brand=values["declared_brand"] or None,

@@ -1,9 +1,12 @@
 """The matching engine built from the registry, kept in memory and rebuilt when it changes.
 
 Building the engine costs far more than a check, so it is built once and reused. Before each
-use, a cheap fingerprint of the registry (row counts and latest change of every table the
-engine reads, and today's date, since protection validity follows the calendar) is compared
-with the one the engine was built from; any change to the registry shows in the next check.
+use, a fingerprint of the registry is compared with the one the engine was built from: the
+registry generation (a counter that every write to the tables the engine reads moves, in the
+write's own transaction; see ``models.dossier.RegistryGeneration``) and today's date, since
+protection validity follows the calendar. Any change made through the app shows in the next check, in
+every app process. (Rows changed by hand in SQL outside the app show the next day, or after
+any change made through the app.)
 """
 
 from __future__ import annotations
@@ -12,15 +15,13 @@ import threading
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from matchers import Engine
-from registry.models import Organisation, Product, ReferenceImage, Right, Supplier
+from registry.models import RegistryGeneration
 from registry.services.snapshot import registry_references
 from registry.storage import BlobStore
-
-_TABLES = (Organisation, Right, Product, ReferenceImage, Supplier)
 
 
 @dataclass(frozen=True)
@@ -33,11 +34,8 @@ class BuiltEngine:
 
 
 def registry_fingerprint(session: Session) -> tuple:
-    parts: list = [date.today().isoformat()]
-    for model in _TABLES:
-        count, latest = session.execute(select(func.count(model.id), func.max(model.updated_at))).one()
-        parts.append((model.__tablename__, count, str(latest)))
-    return tuple(parts)
+    generation = session.scalar(select(RegistryGeneration.value).where(RegistryGeneration.id == 1))
+    return date.today().isoformat(), generation or 0
 
 
 class EngineCache:

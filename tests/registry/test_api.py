@@ -55,6 +55,10 @@ def test_screening_a_declaration(api, world, token_for, session):
     assert body["photos"][0]["sha256"] and body["snapshot_id"]
     again = api("get", f"/api/v1/checks/{body['id']}", officer)
     assert again.status_code == 200 and again.get_json()["id"] == body["id"]
+    # The reply to the screening was serialised from what was written: it matches a fresh read.
+    assert again.get_json() == body
+    for reply in (response, again):  # confidential: never kept by a cache on the way
+        assert reply.headers["Cache-Control"] == "no-store" and reply.headers["X-Content-Type-Options"] == "nosniff"
 
     multipart = api("post", "/api/v1/screenings", officer, data={
         "declared_brand": "A1pha", "photos": (io.BytesIO(png_bytes()), "p.png")}, content_type="multipart/form-data")

@@ -10,7 +10,8 @@ import pytest
 from PIL import Image, ImageDraw, ImageFilter
 from sqlalchemy import func, select
 
-from registry.models import AuditEvent, Check, CheckPhoto, ReferenceImage, Suggestion
+from registry.models import (AuditEvent, Check, CheckPhoto, OrganisationStatus, Product, ReferenceImage,
+                             RegistryGeneration, Right, Suggestion, Supplier)
 from registry.services import rights
 from tests.registry.conftest import png_bytes
 
@@ -84,6 +85,40 @@ def test_registry_change_shows_in_the_next_check_without_rebuilding_every_time(a
     assert cache.builds == 2
     latest = session.scalars(select(Check).order_by(Check.id.desc())).first()
     assert latest.suggestions[0].brand_name == "QUORVEX"
+
+
+def _generation(session) -> int:
+    session.expire_all()
+    value = session.scalar(select(RegistryGeneration.value).where(RegistryGeneration.id == 1))
+    session.commit()
+    return value
+
+
+def test_every_kind_of_registry_write_moves_the_generation_and_nothing_else_does(signed_in, session, world):
+    start = _generation(session)
+    signed_in(world.officer).post("/checks/new", LOOKALIKE)  # a check, its suggestions, an audit event
+    session.get(Right, world.a.right.id)  # loaded, not changed
+    session.flush()
+    session.commit()
+    assert _generation(session) == start
+
+    product = session.scalars(select(Product).where(Product.right_id == world.a.right.id)).first()
+    product.price_min = product.price_min + 1  # a changed row (flush)
+    session.commit()
+    assert _generation(session) == start + 1
+
+    session.execute(Supplier.__table__.delete().where(Supplier.organisation_id == world.b.organisation.id))
+    session.commit()  # a statement, as bulk writes and imports run
+    assert _generation(session) == start + 2
+
+    world.b.organisation.status = OrganisationStatus.SUSPENDED
+    session.commit()
+    assert _generation(session) == start + 3
+
+    session.rollback()
+    session.execute(Right.__table__.update().where(Right.id == world.a.right.id).values(mark_text="ALPHA NEW"))
+    session.rollback()  # undone with the write it counted
+    assert _generation(session) == start + 3
 
 
 @pytest.mark.parametrize("data, message", [
