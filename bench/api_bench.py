@@ -13,8 +13,8 @@ in which every worker builds its engine. Every screening is what an officer's is
 against the whole registry, stored as a check with its suggestions, and an audit event.
 
 Printed: requests per second, latency percentiles, errors; and, in the same run, the same load
-on ``GET /api/v1/checks/<id>`` (token check, one read, JSON out) as a baseline: what the
-server does when there is nothing to screen or write.
+on two baselines: ``GET /api/v1/checks/<id>`` (token check, a check read, JSON out), and a
+request refused for a bad token (the floor: HTTP, rate limit, one token lookup, a JSON error).
 """
 
 from __future__ import annotations
@@ -145,7 +145,7 @@ def _report(label: str, latencies: list[float], statuses: dict, elapsed: float) 
         return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] * 1e3
 
     client_cpu = statuses.pop("client CPU %")
-    ok = sum(n for s, n in statuses.items() if s.isdigit() and 200 <= int(s) < 300)
+    ok = sum(n for s, n in statuses.items() if (s.isdigit() and 200 <= int(s) < 300) or s == "refused as expected")
     rate = len(latencies) / elapsed
     print(f"{label}: {len(latencies):,} requests in {elapsed:.1f} s = {rate:,.0f} req/s; "
           f"latency p50 {pct(50):.0f} ms, p90 {pct(90):.0f} ms, p99 {pct(99):.0f} ms, max {ordered[-1] * 1e3:.0f} ms, "
@@ -226,7 +226,12 @@ def main(argv: list[str] | None = None) -> int:
         reads = [_request("GET", f"/api/v1/checks/{cid}", token) for cid in check_ids]
         latencies, statuses, elapsed = asyncio.run(_load(port, reads, args.clients, min(args.seconds, 15)))
         read_rate = _report("baseline GET /api/v1/checks/<id>", latencies, statuses, elapsed)
-        print(f"screening and storing a declaration runs at {screening_rate / read_rate:.2f}x the rate of reading a check")
+        refused = [_request("GET", "/api/v1/cases", "cgr_not-a-token")]
+        latencies, statuses, elapsed = asyncio.run(_load(port, refused, args.clients, min(args.seconds, 10)))
+        statuses = {("refused as expected" if s == "401" else s): n for s, n in statuses.items()}
+        floor_rate = _report("floor: a request refused for its token (401)", latencies, statuses, elapsed)
+        print(f"screening and storing a declaration runs at {screening_rate / read_rate:.2f}x the rate of reading "
+              f"a check and {screening_rate / floor_rate:.2f}x the rate of refusing a bad token")
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
