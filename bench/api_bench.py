@@ -20,22 +20,16 @@ request refused for a bad token (the floor: HTTP, rate limit, one token lookup, 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
-import os
 import random
 import shutil
-import signal
-import socket
-import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 from bench.appsetup import BENCH_OFFICER, fresh_app, seed_registry
 from bench.cases import lookalike, make_brand_name
+from bench.httpload import Gunicorn, closed_loop, report, request_bytes
 from bench.text_bench import make_marks
 
 _GOODS = ("sports shoes", "leather handbag", "sunglasses", "cotton t-shirts", "wrist watch", "perfume 100ml",
@@ -56,121 +50,6 @@ def declarations(marks: list[str], count: int, seed: int) -> list[bytes]:
             "hs_code": rng.choice(("6403.99", "4202.21", "9004.10", "6109.10", "8518.30")),
         }).encode())
     return bodies
-
-
-def _request(method: str, path: str, token: str, body: bytes = b"") -> bytes:
-    head = (f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n"
-            f"Accept: application/json\r\n")
-    if body:
-        head += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
-    return head.encode() + b"\r\n" + body
-
-
-class _Connection:
-    """One client's HTTP/1.1 connection, kept open while the server keeps it (gunicorn's sync
-    workers close it after every response; threaded workers keep it alive)."""
-
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self.reader: asyncio.StreamReader | None = None
-        self.writer: asyncio.StreamWriter | None = None
-
-    async def send(self, payload: bytes) -> int:
-        if self.writer is None:
-            self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
-        try:
-            self.writer.write(payload)
-            await self.writer.drain()
-            status_line = await self.reader.readline()
-            if not status_line:
-                raise ConnectionResetError("the server closed the connection")
-            status = int(status_line.split()[1])
-            length, close = None, False
-            while (line := await self.reader.readline()) not in (b"\r\n", b""):
-                name, _, value = line.partition(b":")
-                name = name.strip().lower()
-                if name == b"content-length":
-                    length = int(value)
-                elif name == b"connection" and value.strip().lower() == b"close":
-                    close = True
-            if length is None:
-                await self.reader.read()
-                close = True
-            else:
-                await self.reader.readexactly(length)
-        except BaseException:
-            self.close()
-            raise
-        if close:
-            self.close()
-        return status
-
-    def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-        self.reader = self.writer = None
-
-
-async def _load(port: int, payloads: list[bytes], clients: int, seconds: float) -> tuple[list[float], dict, float]:
-    """Closed-loop load: each client sends its next request when the last is answered."""
-    latencies: list[float] = []
-    statuses: dict[str, int] = {}
-    stop = time.perf_counter() + seconds
-    counter = iter(range(10**12))
-
-    async def client() -> None:
-        connection = _Connection(port)
-        while time.perf_counter() < stop:
-            payload = payloads[next(counter) % len(payloads)]
-            started = time.perf_counter()
-            try:
-                status = str(await connection.send(payload))
-            except (OSError, ValueError, IndexError, asyncio.IncompleteReadError) as exc:
-                status = type(exc).__name__
-            latencies.append(time.perf_counter() - started)
-            statuses[status] = statuses.get(status, 0) + 1
-        connection.close()
-
-    began, cpu = time.perf_counter(), time.process_time()
-    await asyncio.gather(*(client() for _ in range(clients)))
-    elapsed = time.perf_counter() - began
-    statuses["client CPU %"] = round(100 * (time.process_time() - cpu) / elapsed)
-    return latencies, statuses, elapsed
-
-
-def _report(label: str, latencies: list[float], statuses: dict, elapsed: float) -> float:
-    ordered = sorted(latencies)
-
-    def pct(p: float) -> float:
-        return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] * 1e3
-
-    client_cpu = statuses.pop("client CPU %")
-    ok = sum(n for s, n in statuses.items() if (s.isdigit() and 200 <= int(s) < 300) or s == "refused as expected")
-    rate = len(latencies) / elapsed
-    print(f"{label}: {len(latencies):,} requests in {elapsed:.1f} s = {rate:,.0f} req/s; "
-          f"latency p50 {pct(50):.0f} ms, p90 {pct(90):.0f} ms, p99 {pct(99):.0f} ms, max {ordered[-1] * 1e3:.0f} ms, "
-          f"mean {statistics.fmean(ordered) * 1e3:.0f} ms; {len(latencies) - ok} errors {statuses}; "
-          f"the load generator used {client_cpu}% of a core")
-    return rate
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_until_serving(port: int, server: subprocess.Popen, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise SystemExit(f"gunicorn exited with {server.returncode}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit("gunicorn did not start listening")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -202,39 +81,30 @@ def main(argv: list[str] | None = None) -> int:
     print(f"registry: {len(marks):,} word marks; database {app.config['SQLALCHEMY_DATABASE_URI'].split('://')[0]}; "
           f"gunicorn {args.workers} workers x {args.threads} threads; {args.clients} clients")
 
-    port = _free_port()
     # The limit is per token; a customs system's token is given one sized to its traffic.
     server_env = {**env, "API_RATE_LIMIT": "1000000 per minute", "REDIS_URL": args.redis}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--workers", str(args.workers), "--threads", str(args.threads),
-         "--bind", f"127.0.0.1:{port}",
-         "--backlog", "2048", "--log-level", "warning", "registry:create_app()"],
-        env=server_env, start_new_session=True)
     try:
-        _wait_until_serving(port, server)
-        payloads = [_request("POST", "/api/v1/screenings", token, body)
-                    for body in declarations(marks, 2000, args.seed)]
-        # Warm-up: every worker builds its engine from the registry on its first screening.
-        asyncio.run(_load(port, payloads[:50], args.clients, args.warmup))
-        latencies, statuses, elapsed = asyncio.run(_load(port, payloads, args.clients, args.seconds))
-        screening_rate = _report("POST /api/v1/screenings", latencies, statuses, elapsed)
+        with Gunicorn(server_env, workers=args.workers, threads=args.threads) as port:
+            payloads = [request_bytes("POST", "/api/v1/screenings", token=token, body=body)
+                        for body in declarations(marks, 2000, args.seed)]
+            # Warm-up: every worker builds its engine from the registry on its first screening.
+            closed_loop(port, payloads[:50], args.clients, args.warmup)
+            screening_rate = report("POST /api/v1/screenings",
+                                    closed_loop(port, payloads, args.clients, args.seconds))
 
-        with app.app_context():
-            from registry.models import Check
+            with app.app_context():
+                from registry.models import Check
 
-            check_ids = [cid for (cid,) in db.session.query(Check.id).order_by(Check.id.desc()).limit(500)]
-        reads = [_request("GET", f"/api/v1/checks/{cid}", token) for cid in check_ids]
-        latencies, statuses, elapsed = asyncio.run(_load(port, reads, args.clients, min(args.seconds, 15)))
-        read_rate = _report("baseline GET /api/v1/checks/<id>", latencies, statuses, elapsed)
-        refused = [_request("GET", "/api/v1/cases", "cgr_not-a-token")]
-        latencies, statuses, elapsed = asyncio.run(_load(port, refused, args.clients, min(args.seconds, 10)))
-        statuses = {("refused as expected" if s == "401" else s): n for s, n in statuses.items()}
-        floor_rate = _report("floor: a request refused for its token (401)", latencies, statuses, elapsed)
-        print(f"screening and storing a declaration runs at {screening_rate / read_rate:.2f}x the rate of reading "
-              f"a check and {screening_rate / floor_rate:.2f}x the rate of refusing a bad token")
+                check_ids = [cid for (cid,) in db.session.query(Check.id).order_by(Check.id.desc()).limit(500)]
+            reads = [request_bytes("GET", f"/api/v1/checks/{cid}", token=token) for cid in check_ids]
+            read_rate = report("baseline GET /api/v1/checks/<id>",
+                               closed_loop(port, reads, args.clients, min(args.seconds, 15)))
+            refused = [request_bytes("GET", "/api/v1/cases", token="cgr_not-a-token")]
+            floor_rate = report("floor: a request refused for its token (401)",
+                                closed_loop(port, refused, args.clients, min(args.seconds, 10)), expected={"401"})
+            print(f"screening and storing a declaration runs at {screening_rate / read_rate:.2f}x the rate of reading "
+                  f"a check and {screening_rate / floor_rate:.2f}x the rate of refusing a bad token")
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
         shutil.rmtree(work, ignore_errors=True)
     return 0
 

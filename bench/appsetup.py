@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 BENCH_OFFICER = "bench@customs.example"
+BENCH_PASSWORD = "bench-password-1"
 
 
 def fresh_app(work: Path, database: str, redis: str, **overrides):
@@ -43,7 +44,7 @@ def fresh_app(work: Path, database: str, redis: str, **overrides):
             db.session.execute(db.text("DROP TABLE IF EXISTS alembic_version"))
             db.session.commit()
         upgrade()
-        users.create_user(db.session, None, email=BENCH_OFFICER, name="Bench", password="bench-password-1",
+        users.create_user(db.session, None, email=BENCH_OFFICER, name="Bench", password=BENCH_PASSWORD,
                           role=Role.OFFICER)
         db.session.commit()
     return app, env
