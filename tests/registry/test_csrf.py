@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.registry.test_tenancy import (OBJECT_IDS, database_state, last_seq,  # noqa: F401 (fixture)
+from tests.registry.test_tenancy import (database_state, last_seq, object_url,  # noqa: F401 (fixture)
                                          world_with_check)
 
 FORM = {"name": "changed", "role": "manufacturer", "country": "DE", "kind": "word", "mark_text": "X",
@@ -21,13 +21,6 @@ FORM = {"name": "changed", "role": "manufacturer", "country": "DE", "kind": "wor
 def unsafe_page_routes(app) -> list:
     return [rule for rule in app.url_map.iter_rules()
             if not rule.rule.startswith("/api/") and rule.methods & {"POST", "PUT", "PATCH", "DELETE"}]
-
-
-def fill(rule, world) -> str:
-    url = rule.rule
-    for param in rule.arguments:
-        url = url.replace(f"<int:{param}>", str(OBJECT_IDS[param](world)))
-    return url
 
 
 @pytest.mark.parametrize("who", ["anonymous", "holder", "officer", "legal", "admin"])
@@ -42,7 +35,7 @@ def test_every_unsafe_route_refuses_a_missing_or_foreign_csrf_token(app, session
     before, seq = database_state(session), last_seq(session)
     problems = []
     for rule in routes:
-        url = fill(rule, world)
+        url = object_url(rule, world)
         for token in (None, foreign):
             data = dict(FORM, **({"csrf_token": token} if token else {}))
             response = client.post(url, data, csrf=False)

@@ -12,19 +12,12 @@ from __future__ import annotations
 import pytest
 
 from registry.services import api_tokens
-from tests.registry.test_tenancy import OBJECT_IDS, world_with_check  # noqa: F401 (fixture)
+from tests.registry.test_tenancy import object_url, world_with_check  # noqa: F401 (fixture)
 
 
 def get_routes(app, *, api: bool) -> list:
     return [rule for rule in app.url_map.iter_rules()
             if "GET" in rule.methods and rule.endpoint != "static" and rule.rule.startswith("/api/") == api]
-
-
-def fill(rule, world) -> str:
-    url = rule.rule
-    for param in rule.arguments:
-        url = url.replace(f"<int:{param}>", str(OBJECT_IDS[param](world)))
-    return url
 
 
 def header_problems(url: str, response, *, signed_in: bool) -> list[str]:
@@ -60,7 +53,7 @@ def test_every_page_and_download_carries_the_security_headers(app, world_with_ch
     assert len(routes) >= 40
     problems = []
     for rule in routes:
-        url = fill(rule, world)
+        url = object_url(rule, world)
         response = client.get(url)
         response.get_data()
         problems += header_problems(url, response, signed_in=who != "anonymous")
@@ -79,7 +72,7 @@ def test_every_api_route_carries_the_security_headers(app, session, world_with_c
     assert len(routes) >= 10
     problems = []
     for rule in routes:
-        url = fill(rule, world)
+        url = object_url(rule, world)
         with app.app_context():
             anonymous = client.get(url)
             anonymous.get_data()
