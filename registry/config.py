@@ -71,7 +71,9 @@ def defaults(instance_path: str) -> dict[str, Any]:
         # Counters shared by every app process: REDIS_URL when set, else this process's memory.
         "RATELIMIT_STORAGE_URI": None,
         "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,  # Redis down: limit per process rather than not at all
-        "RATELIMIT_HEADERS_ENABLED": True,
+        # No X-RateLimit-* headers: each costs the limiter another round trip to its store on
+        # every request. A refused request says when to retry (Retry-After).
+        "RATELIMIT_HEADERS_ENABLED": False,
         "LOGIN_RATE_LIMIT": "10 per minute;50 per hour",
         # Per API token.
         "API_RATE_LIMIT": "6000 per minute",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from functools import wraps
 from typing import Any, Callable
 
@@ -181,6 +182,23 @@ def configure_blueprint(blueprint) -> None:
         422, "the request breaks a rule of the registry", {k or "request": v for k, v in exc.errors.items()}))
     blueprint.register_error_handler(_Unauthorised, lambda exc: error_response(401, str(exc)))
     blueprint.register_error_handler(_TooLarge, lambda exc: error_response(413, str(exc)))
+    blueprint.register_error_handler(429, _rate_limited)
+
+
+def _rate_limited(_error):
+    """429 with Retry-After: the seconds until the token's window frees a request. Only a
+    refused request asks the limiter's store for its window (rate-limit headers on every reply
+    would cost a round trip each)."""
+    response = error_response(429, "too many requests for this token; slow down")
+    limit = limiter.current_limit
+    retry_after = 60
+    if limit is not None:
+        try:
+            retry_after = max(1, int(limit.reset_at - time.time()))
+        except Exception:  # noqa: BLE001 - the store is down: the limit's whole window is a safe answer
+            retry_after = int(limit.limit.get_expiry())
+    response.headers["Retry-After"] = str(retry_after)
+    return response
 
 
 def init_api(app: Flask) -> None:

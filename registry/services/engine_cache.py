@@ -11,6 +11,7 @@ any change made through the app.)
 
 from __future__ import annotations
 
+import gc
 import threading
 from dataclasses import dataclass
 from datetime import date
@@ -57,4 +58,24 @@ class EngineCache:
             engine = Engine(references, ocr=self.ocr)
             self._built = BuiltEngine(engine, image_ids, {r.brand_id: r.name for r in references}, fingerprint)
             self.builds += 1
+            if len(references) >= FREEZE_FROM_REFERENCES:
+                _exempt_from_collection()
             return self._built
+
+
+#: Below this many references a full collection is cheap, and the collection freezing costs is not
+#: worth it (tests build many small engines).
+FREEZE_FROM_REFERENCES = 1000
+
+
+def _exempt_from_collection() -> None:
+    """Keep the engine out of the cyclic garbage collector's full passes.
+
+    An engine over 10,000 marks is a few hundred thousand long-lived objects; every full
+    collection walks all of them (about half a second), stalling whichever request triggers
+    it. Frozen objects are skipped. The previous engine is unfrozen first so that, now
+    unreferenced, it is collected before the new set is frozen.
+    """
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()

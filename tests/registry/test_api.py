@@ -169,7 +169,10 @@ def test_rate_limit_per_token(app, world, token_for, tmp_path):
 
     first, second = token_for(world.officer), token_for(world.legal)
     assert [get(first).status_code for _ in range(4)] == [200, 200, 200, 429]
-    assert_error(get(first), 429, "rate_limited")
+    refused = get(first)
+    assert_error(refused, 429, "rate_limited")
+    # The client is told when to come back: within the minute's window, not after it.
+    assert 1 <= int(refused.headers["Retry-After"]) <= 60
     assert get(second).status_code == 200  # another token has its own allowance
 
 

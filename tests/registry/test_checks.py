@@ -87,6 +87,38 @@ def test_registry_change_shows_in_the_next_check_without_rebuilding_every_time(a
     assert latest.suggestions[0].brand_name == "QUORVEX"
 
 
+def test_a_large_engine_is_kept_out_of_full_collections_and_a_replaced_one_is_freed(app, signed_in, session, world,
+                                                                                    monkeypatch):
+    import gc
+    import weakref
+
+    from registry.services import engine_cache
+
+    gc.unfreeze()
+    try:
+        cache = app.extensions["engine"]
+        client = signed_in(world.officer)
+        client.post("/checks/new", LOOKALIKE)
+        assert cache.builds == 1 and gc.get_freeze_count() == 0  # a small registry: collected as usual
+        cache._built = None
+        monkeypatch.setattr(engine_cache, "FREEZE_FROM_REFERENCES", 1)  # the test world's registry counts as large
+        client.post("/checks/new", LOOKALIKE)
+        assert cache.builds == 2 and gc.get_freeze_count() > 0
+        first = weakref.ref(cache._built.engine)
+        today = date.today()
+        rights.register_right(session, world.b.holder, world.b.organisation.id, {
+            "kind": "word", "mark_text": "QUORVEX", "registration_number": "Q-1", "office": "EUIPO",
+            "nice_classes": "9", "protection_number": "AFA-Q", "protection_jurisdictions": "EU",
+            "protection_valid_from": today, "protection_valid_until": today + timedelta(days=300)})
+        session.commit()
+        client.post("/checks/new", {"declared_brand": "Qu0rvex", "description": "phone chargers"})
+        assert cache.builds == 3
+        # The engine it replaced was not kept alive by the frozen generation.
+        assert first() is None
+    finally:
+        gc.unfreeze()
+
+
 def _generation(session) -> int:
     session.expire_all()
     value = session.scalar(select(RegistryGeneration.value).where(RegistryGeneration.id == 1))
