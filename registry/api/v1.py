@@ -19,7 +19,7 @@ from registry.services.auth import require_role
 from registry.services.errors import ValidationError
 from registry.services.profiles import load_profiles
 from registry.services.registry_search import search_products
-from registry.web.common import blobs, upload_policy
+from registry.web.common import blobs, registry_index, upload_policy
 
 screenings = Blueprint("api_screenings", __name__, url_prefix="/api/v1", description="Screen one declaration")
 checks = Blueprint("api_checks", __name__, url_prefix="/api/v1", description="Checks and their matches")
@@ -187,7 +187,7 @@ class RegistryProducts(MethodView):
         """Registered products of every approved holder, covert features included (each read is audited)."""
         actor = current_api_user()
         require_role(actor, Role.OFFICER, Role.LEGAL)
-        items = search_products(db.session, actor, args["q"], limit=200)
+        items = search_products(db.session, actor, args["q"], limit=200, index=registry_index())
         for item in items:
             audit.record(db.session, actor, "product.read", object_type="product", object_id=item.id,
                          organisation_id=item.organisation_id, after={"via": "api"})

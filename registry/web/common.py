@@ -12,6 +12,7 @@ from flask_wtf import FlaskForm
 from registry.extensions import db
 from registry.models import Role, User
 from registry.services.products import UploadPolicy
+from registry.services.registry_search import RegistryIndex
 from registry.storage import BlobStore
 
 
@@ -37,6 +38,11 @@ def roles_required(*roles: Role) -> Callable:
 
 def blobs() -> BlobStore:
     return current_app.extensions["blobs"]
+
+
+def registry_index() -> RegistryIndex:
+    """This process's search index over the whole registry (see ``services.registry_search``)."""
+    return current_app.extensions.setdefault("registry_index", RegistryIndex())
 
 
 def upload_policy() -> UploadPolicy:
