@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from registry.models import Role, User, UserSession
 from registry.services import audit
@@ -67,8 +67,8 @@ def start_session(session: Session, user: User) -> str:
 def load_session(session: Session, token: str) -> User | None:
     """The user of a live session token, or None when revoked, unknown or disabled."""
     row = session.scalar(
-        select(UserSession).where(UserSession.token_hash == _token_hash(token),
-                                  UserSession.revoked_at.is_(None))
+        select(UserSession).options(joinedload(UserSession.user))  # one query on every page, not two
+        .where(UserSession.token_hash == _token_hash(token), UserSession.revoked_at.is_(None))
     )
     if row is None or not row.user.active:
         return None
