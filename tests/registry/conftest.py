@@ -8,9 +8,11 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from pathlib import Path
+
 import pytest
 from PIL import Image
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from registry import create_app
 from registry.extensions import db
@@ -63,6 +65,80 @@ def app(database_url, tmp_path):
         yield app
         db.session.remove()
         db.engine.dispose()
+
+
+class CanaryWatch:
+    """Searches what the app gives out for other tenants' canaries (see ``canary_sweep``)."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+        self.leaks: list[str] = []
+
+    def served(self, sender, response, **_) -> None:
+        from flask import g, request
+        from flask_login import current_user
+
+        if not CANARY_OWNERS or response.direct_passthrough or response.is_streamed:
+            return  # files sent as they are read: downloads are checked by the tests that make them
+        user = g.get("api_user") or (current_user if current_user.is_authenticated else None)
+        if user is not None and user.role != Role.HOLDER:
+            return
+        own = user.organisation_id if user is not None else None
+        body = response.get_data()
+        for canary, owner in CANARY_OWNERS.items():
+            if owner != own and canary.encode() in body:
+                who = f"{user.email} (organisation {own})" if user is not None else "a visitor signed out"
+                self.leaks.append(f"{request.method} {request.full_path} showed {canary} to {who}")
+
+    def read_outbox(self) -> None:
+        from email import message_from_bytes
+        from email.policy import default
+
+        from registry.models import ContactPerson
+
+        outbox = Path(self.app.config["MAIL_OUTBOX_DIR"])
+        if not CANARY_OWNERS or not outbox.is_dir():
+            return
+        with self.app.app_context():
+            contacts = {c.email.lower(): c.organisation_id for c in db.session.scalars(select(ContactPerson))}
+        for letter in sorted(outbox.glob("*.eml")):
+            message = message_from_bytes(letter.read_bytes(), policy=default)
+            text = "".join(part.get_content() for part in message.walk() if part.get_content_maintype() == "text")
+            for recipient in message.get_all("To", []):
+                own = contacts.get(recipient.strip().lower())
+                self.leaks.extend(f"e-mail {letter.name} to {recipient} carries {canary}"
+                                  for canary, owner in CANARY_OWNERS.items() if owner != own and canary in text)
+
+    def read_logs(self, records) -> None:
+        self.leaks.extend(f"log record {record.name}: {canary}" for record in records
+                          for canary in CANARY_OWNERS if canary in record.getMessage())
+
+
+@pytest.fixture(autouse=True)
+def canary_sweep(request, caplog):
+    """Every test of the functional suite is also a leak test.
+
+    Each tenant of the ``world`` plants canaries in its confidential fields. Whatever a test
+    does, every response the app serves is searched: one served to a rights holder may hold
+    only their own organisation's canaries, one served to nobody signed in none at all
+    (customs staff may read every holder's). So are the e-mails written (a holder's contact
+    may receive only their own organisation's) and every log record (none at all).
+    """
+    CANARY_OWNERS.clear()
+    if "app" not in request.fixturenames:
+        yield None
+        return
+    from flask import request_finished
+
+    watch = CanaryWatch(request.getfixturevalue("app"))
+    request_finished.connect(watch.served, watch.app)
+    try:
+        yield watch
+    finally:
+        request_finished.disconnect(watch.served, watch.app)
+    watch.read_outbox()
+    watch.read_logs(caplog.records)
+    assert not watch.leaks, "confidential values leaked:\n" + "\n".join(watch.leaks)
 
 
 @pytest.fixture
@@ -150,6 +226,12 @@ class World:
     admin: object
 
 
+#: Confidential fields planted with a canary in every tenant: covert features, counterfeit clues,
+#: suppliers' identifiers and addresses, contacts' roles. Canary text -> its organisation's id.
+CANARY_FIELDS = ("COVERT", "CLUE", "SUPPLIER", "ADDRESS", "ROLE")
+CANARY_OWNERS: dict[str, int] = {}
+
+
 def make_tenant(session, blobs, admin, name: str, country: str, mark: str, colour) -> Tenant:
     holder = organisations.register_organisation(
         session, {"name": name, "country": country}, user_name=f"{mark} holder",
@@ -167,15 +249,18 @@ def make_tenant(session, blobs, admin, name: str, country: str, mark: str, colou
         "gtins": "4006381333931", "hs_codes": "6404.11", "price_min": "50", "price_max": "90",
         "currency": "EUR", "production_countries": "VN",
         "overt_features": "embossed logo", "covert_features": f"COVERT-CANARY-{mark}",
-        "counterfeit_clues": "glue stains"})
+        "counterfeit_clues": f"glue stains, CLUE-CANARY-{mark}"})
     image, _ = products.add_reference_image(session, holder, blobs, products.UploadPolicy(),
                                             kind="packaging", data=png_bytes(colour=colour),
                                             filename="box.png", product_id=product.id)
     supplier = suppliers.add_supplier(session, holder, organisation.id, {
         "role": "manufacturer", "name": f"{mark} Factory Co., Ltd.", "country": "VN",
-        "identifiers": f"SUPPLIER-CANARY-{mark}"})
+        "address": f"ADDRESS-CANARY-{mark}", "identifiers": f"SUPPLIER-CANARY-{mark}"})
     contact = organisations.add_contact(session, holder, organisation.id, {
-        "name": f"{mark} Contact", "email": f"contact@{mark.lower()}.example", "countries": "DE"})
+        "name": f"{mark} Contact", "role": f"ROLE-CANARY-{mark}", "email": f"contact@{mark.lower()}.example",
+        "countries": "DE"})
+    for field in CANARY_FIELDS:
+        CANARY_OWNERS[f"{field}-CANARY-{mark}"] = organisation.id
     return Tenant(organisation, holder, right, product, image, supplier, contact)
 
 

@@ -9,6 +9,8 @@ test, so a new route cannot be added without isolation coverage.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from sqlalchemy import func, select
 from werkzeug.routing import IntegerConverter
@@ -243,3 +245,43 @@ def test_thumbnail_served_only_to_those_who_may_see_it(world, signed_in):
     assert own.headers["X-Content-Type-Options"] == "nosniff"
     assert signed_in(world.b.holder).get(url).status_code == 404
     assert signed_in(world.officer).get(url).status_code == 200
+
+
+def test_the_canary_sweep_catches_a_leak_in_a_page_an_e_mail_and_a_log(app, world, signed_in, canary_sweep):
+    """The sweep that every functional test runs under (tests/registry/conftest.py) finds a
+    confidential value shown to the wrong holder, e-mailed to the wrong contact, or logged."""
+    import logging
+
+    from email.message import EmailMessage
+
+    from registry.mail import mailer_from_config
+
+    def send(to: str, subject: str, body: str) -> None:
+        message = EmailMessage()
+        message["To"], message["From"], message["Subject"] = to, "customs@registry.example", subject
+        message.set_content(body)
+        mailer_from_config(app.config).send(message)
+
+    app.add_url_rule("/leaky", "leaky", lambda: "covert: COVERT-CANARY-ALPHA")
+    beta, alpha = signed_in(world.b.holder), signed_in(world.a.holder)
+    alpha.get("/leaky")
+    assert canary_sweep.leaks == []  # Alpha's own secret, shown to Alpha
+    beta.get("/leaky")
+    assert canary_sweep.leaks == [f"GET /leaky? showed COVERT-CANARY-ALPHA to {world.b.holder.email} "
+                                  f"(organisation {world.b.organisation.id})"]
+    canary_sweep.leaks.clear()
+
+    send("contact@beta.example", "Notice", "Your goods: CLUE-CANARY-ALPHA")
+    send("contact@alpha.example", "Notice", "Your goods: CLUE-CANARY-ALPHA")
+    canary_sweep.read_outbox()
+    assert [leak.split(" carries ")[1] for leak in canary_sweep.leaks] == ["CLUE-CANARY-ALPHA"]
+    assert "to contact@beta.example" in canary_sweep.leaks[0]
+    canary_sweep.leaks.clear()
+
+    record = logging.LogRecord("registry", logging.INFO, __file__, 1, "supplier %s", ("ADDRESS-CANARY-BETA",), None)
+    canary_sweep.read_logs([record])
+    assert canary_sweep.leaks == ["log record registry: ADDRESS-CANARY-BETA"]
+    canary_sweep.leaks.clear()
+    # Emptied, so that this test's own planted leaks do not fail it at teardown.
+    for letter in Path(app.config["MAIL_OUTBOX_DIR"]).glob("*.eml"):
+        letter.unlink()
