@@ -34,6 +34,7 @@ import json
 import re
 import sys
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
@@ -246,7 +247,7 @@ def read_zip(source: str | Path | bytes) -> dict[str, bytes]:
             try:
                 with archive.open(info) as handle:
                     data = handle.read(limit + 1)
-            except (zipfile.BadZipFile, NotImplementedError, OSError, EOFError, ValueError) as exc:
+            except (zipfile.BadZipFile, zlib.error, NotImplementedError, OSError, EOFError, ValueError) as exc:
                 raise UnreadablePackage(f"{name} cannot be read ({exc})") from None
             if len(data) > limit:
                 raise UnreadablePackage(f"{name} inflates far beyond its compressed size (a ZIP bomb?)")

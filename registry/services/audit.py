@@ -18,7 +18,7 @@ from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import inspect, select
+from sqlalchemy import inspect, select, update
 from sqlalchemy.orm import Session
 
 from registry.evidence_verifier import GENESIS, ChainResult, checkpoint_message, event_hash, verify_chain_events
@@ -81,8 +81,15 @@ def record(
     after: dict[str, Any] | None = None,
 ) -> AuditEvent:
     """Append an event to the chain. Call inside the transaction that makes the change."""
+    if session.get_bind().dialect.name == "sqlite":
+        # SQLite ignores FOR UPDATE, and Python's driver begins a transaction only at the first
+        # write: two requests could both read head N and both append N + 1. Writing the head
+        # row first takes SQLite's write lock (waiting for the other writer's commit).
+        session.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=AuditHead.seq)
+                        .execution_options(synchronize_session=False))
     head = session.execute(
         select(AuditHead).where(AuditHead.id == 1).with_for_update()
+        .execution_options(populate_existing=True)  # reread a head this session loaded before
     ).scalar_one_or_none()
     if head is None:
         head = AuditHead(id=1, seq=0, hash=GENESIS)

@@ -185,3 +185,43 @@ def test_cli_verify_and_checkpoint(app, session, chain):
     session.commit()
     result = runner.invoke(args=["audit", "verify"])
     assert result.exit_code == 1 and "event 3" in result.output and "altered" in result.output
+
+
+def test_concurrent_writers_extend_the_chain_in_turn(app, session, world):
+    """Requests in several threads, each reading first (as every page does) and then recording
+    an event, at the same moment: every event gets its own place in the chain and it verifies.
+    (SQLite ignores FOR UPDATE; the head must still be taken before it is read.)"""
+    import threading
+
+    from registry.models import User
+
+    writers, rounds = 4, 8
+    barrier = threading.Barrier(writers)
+    failures: list[BaseException] = []
+    start = session.scalar(select(AuditHead.seq).where(AuditHead.id == 1))
+
+    def writer(number: int) -> None:
+        with app.app_context():
+            try:
+                for _ in range(rounds):
+                    officer = db.session.get(User, world.officer.id)
+                    barrier.wait(timeout=30)
+                    audit.record(db.session, officer, "case.view", object_type="case", object_id=number,
+                                 organisation_id=None)
+                    db.session.commit()
+            except BaseException as exc:  # noqa: BLE001 - reported by the test below
+                failures.append(exc)
+                barrier.abort()
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(writers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not failures, failures
+    session.expire_all()
+    seqs = session.scalars(select(AuditEvent.seq).where(AuditEvent.seq > start).order_by(AuditEvent.seq)).all()
+    assert seqs == list(range(start + 1, start + 1 + writers * rounds))
+    assert audit.verify_chain(session).ok
