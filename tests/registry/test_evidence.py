@@ -315,7 +315,7 @@ def test_the_shipped_verifier_runs_alone(signer, package, tmp_path):
     assert f"EXPECTED_FINGERPRINT: str | None = {signer.fingerprint!r}" in shipped
     imports = {line.split()[1].split(".")[0] for line in shipped.splitlines() if line.startswith(("import ", "from "))}
     assert imports <= {"__future__", "argparse", "hashlib", "io", "json", "re", "sys", "zipfile", "dataclasses",
-                       "pathlib", "typing", "cryptography"}
+                       "zlib", "pathlib", "typing", "cryptography"}
 
     unpacked = tmp_path / "unpacked"
     for name, content in files.items():
