@@ -1,23 +1,27 @@
 """Detention cases: opening, the state machine, the legal clock and deemed consent.
 
 Every transition is checked against the machine below, recorded in the case's timeline and
-in the audit log, and protected by an optimistic lock so that two officers advancing the same
-case at once cannot both win.
+in the audit log. Every change to a case (a transition, the holder's answer, a note, photos, a
+sample taken or returned, deemed consent) is made against the version of the case its writer
+saw and bumps that version once: a writer whose page is out of date, or who loses a race with
+another writer, is refused with a message and nothing of theirs is kept (see ``_claimed``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from registry.models import (CaseEvent, Check, CheckDecision, DetentionCase, HolderResponse, Product,
                              ProductFeature, ReferenceImage, Role, Suggestion, User)
+from registry.models.base import utcnow
 from registry.services import audit
 from registry.services.auth import require_role
 from registry.services.calendar import add_working_days
@@ -71,6 +75,54 @@ TRANSITIONS: dict[str, Transition] = {
     "close": Transition("Close the case", frozenset({"destroyed", "released", "court_proceedings"}), "closed",
                         frozenset({Role.OFFICER})),
 }
+
+
+# -- one writer at a time ---------------------------------------------------------------------
+
+CHANGED = "the case changed since you opened it; look at its timeline and try again"
+CHANGED_JUST_NOW = ("another user changed this case at the same moment; nothing was saved. "
+                    "Look at its timeline and try again")
+
+
+def _check_version(case: DetentionCase, expected_version: int | None) -> None:
+    """Refuse a change decided on a page that showed an older version of the case."""
+    if expected_version is not None and case.version != expected_version:
+        raise Conflict(CHANGED)
+
+
+def _lock(session: Session, case: DetentionCase) -> bool:
+    """Hold the case's row until this transaction ends; True when ``case`` as loaded is current.
+
+    A write that changes nothing takes the row lock on PostgreSQL and the database's write lock
+    on SQLite (a ``SELECT ... FOR UPDATE`` would lock nothing there), so a second writer waits
+    here until the first one commits and then reads the version it left.
+    """
+    table = DetentionCase.__table__
+    session.execute(update(table).where(table.c.id == case.id).values(version=table.c.version))
+    return session.scalar(select(table.c.version).where(table.c.id == case.id)) == case.version
+
+
+@contextmanager
+def _claimed(session: Session, case: DetentionCase) -> Iterator[None]:
+    """Make the changes in the block as the case's only writer, or refuse them all.
+
+    Everything checked before the claim was judged on ``case`` as this session loaded it; the
+    claim confirms that nobody has changed the case since, and holds it until the transaction
+    ends, so those checks stay true. Taking the case first also puts every writer's locks in one
+    order (the case, then the audit chain's head): the holder's answer and an officer's step on
+    the same case no longer deadlock on PostgreSQL. Every write bumps the version exactly once,
+    notes and samples too, so the next writer working from an older page is told.
+    """
+    if not _lock(session, case):
+        raise Conflict(CHANGED_JUST_NOW)
+    case.updated_at = utcnow()  # the row is written even when no other column of it changes
+    try:
+        yield
+        session.flush()
+    except StaleDataError:
+        # Only when something changed the row without claiming it first (a script, a hand edit).
+        session.rollback()
+        raise Conflict(CHANGED_JUST_NOW) from None
 
 
 # -- visibility ------------------------------------------------------------------------------
@@ -198,13 +250,17 @@ def advance(session: Session, actor: User, case_id: int, action: str, *, expecte
         raise ValidationError({"action": f"'{action}' is not something a case can do"})
     if actor.role not in transition.roles:
         raise Forbidden(f"your role cannot '{transition.label.lower()}'")
-    if expected_version is not None and case.version != expected_version:
-        raise Conflict("the case changed since you opened it; look at its timeline and try again")
-    return _transition(session, actor, case, action, note=note, today=today, profiles=profiles)
+    _check_version(case, expected_version)
+    today = today or date.today()
+    _check_transition(case, action)
+    deemed = _consent_deadline_passed(case, _profile(case, profiles), today)
+    with _claimed(session, case):
+        source = _change_state(case, action, deemed, today)
+        _record_transition(session, actor, case, action, source, deemed, note=note, profiles=profiles)
+    return case
 
 
-def _transition(session: Session, actor: User, case: DetentionCase, action: str, *, note: str,
-                today: date | None, profiles: Mapping[str, Profile] | None) -> DetentionCase:
+def _check_transition(case: DetentionCase, action: str) -> None:
     transition = TRANSITIONS[action]
     if case.state not in transition.sources:
         allowed = ", ".join(STATES[s].lower() for s in sorted(transition.sources))
@@ -212,25 +268,36 @@ def _transition(session: Session, actor: User, case: DetentionCase, action: str,
                        f"'{STATES[transition.target].lower()}' (only from: {allowed})")
     if action == "grant_extension" and case.extension_granted_on is not None:
         raise Conflict("an extension was already granted; it can be granted once")
-    today = today or date.today()
-    try:
-        apply_deemed_consent(session, case, today=today)
-        source = case.state
-        case.state = transition.target
-        if action == "notify":
-            case.notified_on = today
-        elif action == "grant_extension":
-            case.extension_granted_on = today
-        _event(session, actor, case, action, source, transition.target, note=note)
-        if action == "notify":
-            _notify_holder(session, actor, case, profiles)
-        session.flush()
-    except StaleDataError:
-        # The version column no longer matched: someone else's change committed first.
-        session.rollback()
-        raise Conflict("another user changed this case at the same moment; nothing was saved. "
-                       "Look at its timeline and try again") from None
-    return case
+
+
+def _change_state(case: DetentionCase, action: str, deemed: Deadline | None, today: date) -> str:
+    """The columns a checked transition changes, with deemed consent when its deadline passed
+    (``deemed``); returns the state it left. Call it inside a claim and before anything flushes,
+    so that the case's row is written once and its version bumped once."""
+    source = case.state
+    if deemed is not None:
+        case.declarant_consent = "deemed"
+    case.state = TRANSITIONS[action].target
+    if action == "notify":
+        case.notified_on = today
+    elif action == "grant_extension":
+        case.extension_granted_on = today
+    return source
+
+
+def _record_transition(session: Session, actor: User, case: DetentionCase, action: str, source: str,
+                       deemed: Deadline | None, *, note: str, profiles: Mapping[str, Profile] | None) -> None:
+    if deemed is not None:
+        _record_deemed_consent(session, case, deemed, source)
+    _event(session, actor, case, action, source, case.state, note=note)
+    if action == "notify":
+        _notify_holder(session, actor, case, profiles)
+
+
+def _profile(case: DetentionCase, profiles: Mapping[str, Profile] | None) -> Profile | None:
+    from registry.services.profiles import load_profiles
+
+    return (profiles or load_profiles()).get(case.jurisdiction)
 
 
 def _notify_holder(session: Session, actor: User, case: DetentionCase,
@@ -311,33 +378,46 @@ def next_deadline(case: DetentionCase, profile: Profile) -> Deadline | None:
     return min(pending, key=lambda d: d.due, default=None)
 
 
+def _consent_deadline_passed(case: DetentionCase, profile: Profile | None, today: date) -> Deadline | None:
+    """The declarant's objection deadline, when it passed in silence and consent is not recorded yet."""
+    if case.declarant_consent or case.state not in OPEN_STATES or profile is None:
+        return None
+    return next((d for d in case_deadlines(case, profile)
+                 if d.rule.deemed_consent and d.due is not None and today > d.due), None)
+
+
+def _record_deemed_consent(session: Session, case: DetentionCase, deadline: Deadline, state: str) -> None:
+    _event(session, None, case, "deemed_consent", state, state,
+           note=f"The declarant did not object by {deadline.due.isoformat()} ({deadline.rule.basis}): "
+                "consent to destruction is deemed given.",
+           details={"rule": deadline.rule.key, "due": deadline.due.isoformat()})
+
+
 def apply_deemed_consent(session: Session, case: DetentionCase, profile: Profile | None = None, *,
                          today: date | None = None) -> bool:
     """Record the declarant's consent when its deadline passed in silence. Idempotent."""
-    from registry.services.profiles import load_profiles
-
     today = today or date.today()
-    if case.declarant_consent or case.state not in OPEN_STATES:
+    profile = profile or _profile(case, None)
+    if _consent_deadline_passed(case, profile, today) is None:
         return False
-    profile = profile or load_profiles().get(case.jurisdiction)
-    if profile is None:
+    if not _lock(session, case):
+        # Someone changed the case a moment ago (it may even be recorded already): judge the
+        # case as it is now. The lock is held, so it cannot change again meanwhile.
+        session.expire(case)
+    deadline = _consent_deadline_passed(case, profile, today)
+    if deadline is None:
         return False
-    for deadline in case_deadlines(case, profile):
-        if deadline.rule.deemed_consent and deadline.due is not None and today > deadline.due:
-            case.declarant_consent = "deemed"
-            _event(session, None, case, "deemed_consent", case.state, case.state,
-                   note=f"The declarant did not object by {deadline.due.isoformat()} ({deadline.rule.basis}): "
-                        "consent to destruction is deemed given.",
-                   details={"rule": deadline.rule.key, "due": deadline.due.isoformat()})
-            return True
-    return False
+    with _claimed(session, case):
+        case.declarant_consent = "deemed"
+        _record_deemed_consent(session, case, deadline, case.state)
+    return True
 
 
 def apply_all_deemed_consents(session: Session, profiles: Mapping[str, Profile], *, today: date | None = None) -> int:
     """The periodic job: apply deemed consent to every open case whose deadline passed."""
     applied = 0
     for case in session.scalars(select(DetentionCase).where(DetentionCase.state.in_(OPEN_STATES),
-                                                             DetentionCase.declarant_consent == "")):
+                                                             DetentionCase.declarant_consent == "")).all():
         applied += apply_deemed_consent(session, case, profiles.get(case.jurisdiction), today=today)
     return applied
 
@@ -372,16 +452,20 @@ ANSWERS = ("infringement", "genuine", "extension")
 
 
 def respond(session: Session, actor: User, case_id: int, raw: Mapping[str, Any], *,
-            profiles: Mapping[str, Profile] | None = None, today: date | None = None) -> HolderResponse:
-    """Record the holder's answer; confirm or deny the infringement, or ask for more time."""
-    from registry.services.profiles import load_profiles
+            expected_version: int | None = None, profiles: Mapping[str, Profile] | None = None,
+            today: date | None = None) -> HolderResponse:
+    """Record the holder's answer; confirm or deny the infringement, or ask for more time.
 
+    ``expected_version`` is the version of the case the holder's page showed: an answer given
+    on an older page is refused, as an officer's step is.
+    """
     require_role(actor, Role.HOLDER)
     case = get_case(session, actor, case_id)
+    _check_version(case, expected_version)
     today = today or date.today()
     if case.state not in _RESPONSE:
         raise Conflict(f"the case is '{STATES[case.state].lower()}': it is not waiting for your answer")
-    profile = (profiles or load_profiles()).get(case.jurisdiction)
+    profile = _profile(case, profiles)
     due = next((d.due for d in case_deadlines(case, profile) if d.rule.key in ("holder_response",)), None) \
         if profile else None
     if due is not None and today > due:
@@ -408,52 +492,63 @@ def respond(session: Session, actor: User, case_id: int, raw: Mapping[str, Any],
         errors["reasons"] = "say why the goods infringe: pick the features they get wrong or explain"
     if errors:
         raise ValidationError(errors)
+    action = {"infringement": "confirm_infringement", "genuine": "deny_infringement"}.get(answer)
+    deemed = _consent_deadline_passed(case, profile, today) if action else None
     response = HolderResponse(
         case_id=case.id, actor_id=actor.id, answer=answer,
         wrong_features=[{"id": f.id, "text": f.description, "covert": f.covert} for f in features],
         cited_image_ids=sorted(image_ids), consent_to_destruction=bool(raw.get("consent_to_destruction")),
         reasons=reasons[:10_000])
-    session.add(response)
-    session.flush()
-    audit.record(session, actor, "case.response", object_type="case", object_id=case.id,
-                 organisation_id=case.organisation_id,
-                 after={"answer": answer, "wrong_features": [f.id for f in features],
-                        "cited_images": sorted(image_ids), "consent": response.consent_to_destruction})
-    if answer == "extension":
-        _event(session, actor, case, "extension_requested", case.state, case.state, note=reasons)
-    else:
-        _transition(session, actor, case, "confirm_infringement" if answer == "infringement" else "deny_infringement",
-                    note=reasons, today=today, profiles=profiles)
+    with _claimed(session, case):
+        source = _change_state(case, action, deemed, today) if action else case.state
+        session.add(response)
+        audit.record(session, actor, "case.response", object_type="case", object_id=case.id,
+                     organisation_id=case.organisation_id,
+                     after={"answer": answer, "wrong_features": [f.id for f in features],
+                            "cited_images": sorted(image_ids), "consent": response.consent_to_destruction})
+        if action is None:
+            _event(session, actor, case, "extension_requested", source, source, note=reasons)
+        else:
+            _record_transition(session, actor, case, action, source, deemed, note=reasons, profiles=profiles)
     return response
 
 
 # -- notes, photos and samples -------------------------------------------------------------------
 
-def _open_case_for_officer(session: Session, actor: User, case_id: int) -> DetentionCase:
+# Each of these is made against the version of the case the officer's page showed
+# (``expected_version``), like a transition: a note or a sample decided on an older page (the
+# case was closed meanwhile, the sample already returned by a colleague) is refused, not added.
+
+def _open_case_for_officer(session: Session, actor: User, case_id: int,
+                           expected_version: int | None) -> DetentionCase:
     case = get_case(session, actor, case_id)
     require_role(actor, Role.OFFICER)
     _require_same_office(actor, case)
+    _check_version(case, expected_version)
     if case.state == "closed":
         raise Conflict("the case is closed")
     return case
 
 
-def add_note(session: Session, actor: User, case_id: int, text: str) -> DetentionCase:
-    case = _open_case_for_officer(session, actor, case_id)
+def add_note(session: Session, actor: User, case_id: int, text: str, *,
+             expected_version: int | None = None) -> DetentionCase:
+    """A note in the case's timeline."""
+    case = _open_case_for_officer(session, actor, case_id, expected_version)
     if not text.strip():
         raise ValidationError({"note": "write the note"})
-    _event(session, actor, case, "note", case.state, case.state, note=text)
+    with _claimed(session, case):
+        _event(session, actor, case, "note", case.state, case.state, note=text)
     return case
 
 
 def add_photos(session: Session, actor: User, blobs, policy, case_id: int,
-               photos: list[tuple[bytes, str]]) -> DetentionCase:
+               photos: list[tuple[bytes, str]], *, expected_version: int | None = None) -> DetentionCase:
     """More photos of the detained goods, kept byte-exact beside those of the check."""
     from registry.models import CheckPhoto
     from registry.services.products import _display_name
     from registry.services.uploads import inspect_image, make_thumbnail
 
-    case = _open_case_for_officer(session, actor, case_id)
+    case = _open_case_for_officer(session, actor, case_id, expected_version)
     if not photos:
         raise ValidationError({"photos": "choose one or more photos"})
     infos = []
@@ -463,26 +558,29 @@ def add_photos(session: Session, actor: User, blobs, policy, case_id: int,
                                        name=f"photo {index} ('{_display_name(filename)}')"))
         except ValidationError as exc:
             raise ValidationError({"photos": next(iter(exc.errors.values()))}) from None
-    position = max((p.position for p in case.check.photos), default=0)
-    added = []
-    for (data, filename), info in zip(photos, infos):
-        position += 1
-        sha, thumb = blobs.put(data), blobs.put(make_thumbnail(data, size=policy.thumbnail_size))
-        case.check.photos.append(CheckPhoto(position=position, sha256=sha, thumbnail_sha256=thumb,
-                                            content_type=info.content_type, byte_size=info.byte_size,
-                                            width=info.width, height=info.height,
-                                            original_filename=_display_name(filename)))
-        added.append(sha)
-    _event(session, actor, case, "photos", case.state, case.state, details={"photos": added},
-           note=f"{len(added)} photo(s) added")
+    # Stored before the claim, so the case is not held while images are re-encoded; a refused
+    # write leaves blobs that no row refers to, as any upload that is rolled back does.
+    stored = [(blobs.put(data), blobs.put(make_thumbnail(data, size=policy.thumbnail_size)), filename, info)
+              for (data, filename), info in zip(photos, infos)]
+    with _claimed(session, case):
+        position = max((p.position for p in case.check.photos), default=0)
+        for offset, (sha, thumb, filename, info) in enumerate(stored, start=1):
+            case.check.photos.append(CheckPhoto(position=position + offset, sha256=sha, thumbnail_sha256=thumb,
+                                                content_type=info.content_type, byte_size=info.byte_size,
+                                                width=info.width, height=info.height,
+                                                original_filename=_display_name(filename)))
+        _event(session, actor, case, "photos", case.state, case.state, details={"photos": [s[0] for s in stored]},
+               note=f"{len(stored)} photo(s) added")
     return case
 
 
-def record_sample(session: Session, actor: User, case_id: int, raw: Mapping[str, Any]) -> DetentionCase:
+def record_sample(session: Session, actor: User, case_id: int, raw: Mapping[str, Any], *,
+                  expected_version: int | None = None) -> DetentionCase:
+    """A sample taken from the detained goods: who received it, and when."""
     from registry.models import Sample
     from registry.services.validation import parse_date
 
-    case = _open_case_for_officer(session, actor, case_id)
+    case = _open_case_for_officer(session, actor, case_id, expected_version)
     fields = FieldCollector()
     for key, label in (("reference", "the sample's reference"), ("quantity", "the quantity taken"),
                        ("handed_to", "who received it")):
@@ -494,25 +592,28 @@ def record_sample(session: Session, actor: User, case_id: int, raw: Mapping[str,
     if fields.values["handed_on"] < case.detained_on:
         raise ValidationError({"handed_on": "a sample cannot be handed over before the goods were detained"})
     sample = Sample(case_id=case.id, **fields.values)
-    session.add(sample)
-    session.flush()
-    _event(session, actor, case, "sample", case.state, case.state,
-           note=f"Sample {sample.reference} ({sample.quantity}) handed to {sample.handed_to} on {sample.handed_on}",
-           details={"sample": sample.id})
+    with _claimed(session, case):
+        session.add(sample)
+        session.flush()  # its id, for the timeline
+        _event(session, actor, case, "sample", case.state, case.state,
+               note=f"Sample {sample.reference} ({sample.quantity}) handed to {sample.handed_to} on {sample.handed_on}",
+               details={"sample": sample.id})
     return case
 
 
 def return_sample(session: Session, actor: User, case_id: int, sample_id: int,
-                  returned_on: date | None = None) -> DetentionCase:
+                  returned_on: date | None = None, *, expected_version: int | None = None) -> DetentionCase:
+    """Record that a sample came back. Two officers returning the same sample at once: one is told."""
     from registry.models import Sample
 
-    case = _open_case_for_officer(session, actor, case_id)
+    case = _open_case_for_officer(session, actor, case_id, expected_version)
     sample = session.get(Sample, sample_id)
     if sample is None or sample.case_id != case.id:
         raise NotFound(f"sample {sample_id}")
     if sample.returned_on is not None:
         raise Conflict(f"sample {sample.reference} was already returned on {sample.returned_on}")
-    sample.returned_on = returned_on or date.today()
-    _event(session, actor, case, "sample_returned", case.state, case.state,
-           note=f"Sample {sample.reference} returned on {sample.returned_on}", details={"sample": sample.id})
+    with _claimed(session, case):
+        sample.returned_on = returned_on or date.today()
+        _event(session, actor, case, "sample_returned", case.state, case.state,
+               note=f"Sample {sample.reference} returned on {sample.returned_on}", details={"sample": sample.id})
     return case

@@ -71,6 +71,12 @@ def index():
 @bp.get("/cases/<int:case_id>")
 @login_required
 def show(case_id: int):
+    return case_page(case_id)
+
+
+def case_page(case_id: int, *, status: int = 200, draft: dict | None = None):
+    """The case as it is now; ``draft`` is what the user typed into a form that was refused,
+    shown again in that form so that nothing they wrote is lost."""
     user = actor()
     case = case_service.get_case(db.session, user, case_id)
     profile = profiles().get(case.jurisdiction)
@@ -90,7 +96,24 @@ def show(case_id: int):
                            transitions=case_service.available_transitions(case, user),
                            states=case_service.STATES, form=TransitionForm(),
                            exports=evidence.exports_of(db.session, user, case.id)
-                           if user.role in evidence.EXPORT_ROLES else None)
+                           if user.role in evidence.EXPORT_ROLES else None, draft=draft or {}), status
+
+
+def seen_version() -> int | None:
+    """The version of the case the user's page showed: every form that changes a case sends it,
+    and the change is refused if the case has changed since."""
+    value = request.form.get("version", "")
+    return int(value) if value.isdigit() else None
+
+
+def refused(case_id: int, exc: Conflict | ValidationError, draft: dict):
+    """A refused form that the user typed into: the case page again, with what they typed."""
+    db.session.rollback()
+    if isinstance(exc, ValidationError):
+        flash(f"Nothing was recorded: {'; '.join(exc.errors.values())}", "error")
+        return case_page(case_id, status=400, draft=draft)
+    flash(f"Nothing was recorded: {exc}", "error")
+    return case_page(case_id, status=409, draft=draft)
 
 
 @bp.post("/cases/<int:case_id>/advance")
@@ -101,8 +124,7 @@ def advance(case_id: int):
         flash("The form expired; nothing was changed. Try again.", "error")
         return redirect(url_for("cases.show", case_id=case_id))
     try:
-        version = int(form.version.data) if (form.version.data or "").isdigit() else None
-        case_service.advance(db.session, actor(), case_id, form.action.data or "", expected_version=version,
+        case_service.advance(db.session, actor(), case_id, form.action.data or "", expected_version=seen_version(),
                              note=form.note.data or "", profiles=profiles())
     except (Conflict, ValidationError) as exc:
         db.session.rollback()
@@ -133,18 +155,16 @@ def respond(case_id: int):
            "cited_images": request.form.getlist("cited_images"), "reasons": request.form.get("reasons", ""),
            "consent_to_destruction": request.form.get("consent_to_destruction") == "yes"}
     try:
-        case_service.respond(db.session, actor(), case_id, raw, profiles=profiles())
+        case_service.respond(db.session, actor(), case_id, raw, expected_version=seen_version(), profiles=profiles())
     except (Conflict, ValidationError) as exc:
-        db.session.rollback()
-        message = "; ".join(exc.errors.values()) if isinstance(exc, ValidationError) else str(exc)
-        flash(f"Nothing was recorded: {message}", "error")
-    else:
-        commit()
-        flash("Your answer is recorded in the case.", "success")
+        return refused(case_id, exc, raw)
+    commit()
+    flash("Your answer is recorded in the case.", "success")
     return redirect(url_for("cases.show", case_id=case_id))
 
 
-def _officer_action(case_id: int, action, success: str):
+def _officer_action(case_id: int, action, success: str, *, draft: dict | None = None):
+    """Run an officer's change of a case; ``draft`` is what the officer typed, kept if refused."""
     form = TransitionForm()  # the CSRF token
     if not form.validate_on_submit():
         flash("The form expired; nothing was recorded. Try again.", "error")
@@ -152,6 +172,8 @@ def _officer_action(case_id: int, action, success: str):
     try:
         action()
     except (Conflict, ValidationError) as exc:
+        if draft is not None:
+            return refused(case_id, exc, draft)
         db.session.rollback()
         message = "; ".join(exc.errors.values()) if isinstance(exc, ValidationError) else str(exc)
         flash(f"Nothing was recorded: {message}", "error")
@@ -164,8 +186,10 @@ def _officer_action(case_id: int, action, success: str):
 @bp.post("/cases/<int:case_id>/notes")
 @roles_required(Role.OFFICER)
 def add_note(case_id: int):
-    return _officer_action(case_id, lambda: case_service.add_note(db.session, actor(), case_id,
-                                                                  request.form.get("note", "")), "Note added.")
+    text = request.form.get("note", "")
+    return _officer_action(case_id, lambda: case_service.add_note(db.session, actor(), case_id, text,
+                                                                  expected_version=seen_version()),
+                           "Note added.", draft={"note": text})
 
 
 @bp.post("/cases/<int:case_id>/photos")
@@ -173,20 +197,26 @@ def add_note(case_id: int):
 def add_photos(case_id: int):
     uploads = [(f.read(), f.filename or "") for f in request.files.getlist("photos") if f and f.filename]
     return _officer_action(case_id, lambda: case_service.add_photos(db.session, actor(), blobs(), upload_policy(),
-                                                                    case_id, uploads), "Photos added.")
+                                                                    case_id, uploads, expected_version=seen_version()),
+                           "Photos added.")
+
+
+SAMPLE_FIELDS = ("reference", "quantity", "handed_to", "handed_on")
 
 
 @bp.post("/cases/<int:case_id>/samples")
 @roles_required(Role.OFFICER)
 def add_sample(case_id: int):
-    return _officer_action(case_id, lambda: case_service.record_sample(db.session, actor(), case_id, request.form),
-                           "Sample recorded.")
+    return _officer_action(case_id, lambda: case_service.record_sample(db.session, actor(), case_id, request.form,
+                                                                       expected_version=seen_version()),
+                           "Sample recorded.", draft={key: request.form.get(key, "") for key in SAMPLE_FIELDS})
 
 
 @bp.post("/cases/<int:case_id>/samples/<int:sample_id>/return")
 @roles_required(Role.OFFICER)
 def return_sample(case_id: int, sample_id: int):
-    return _officer_action(case_id, lambda: case_service.return_sample(db.session, actor(), case_id, sample_id),
+    return _officer_action(case_id, lambda: case_service.return_sample(db.session, actor(), case_id, sample_id,
+                                                                       expected_version=seen_version()),
                            "Sample marked as returned.")
 
 
