@@ -11,8 +11,9 @@ from registry.extensions import db
 from registry.forms import apply_service_errors
 from registry.forms.cases import DetainForm, TransitionForm
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload, selectinload
 
-from registry.models import Product, Role
+from registry.models import CaseEvent, Check, DetentionCase, HolderResponse, Product, Role
 from registry.services import cases as case_service
 from registry.services import checks as check_service
 from registry.services import evidence
@@ -78,11 +79,19 @@ def case_page(case_id: int, *, status: int = 200, draft: dict | None = None):
     """The case as it is now; ``draft`` is what the user typed into a form that was refused,
     shown again in that form so that nothing they wrote is lost."""
     user = actor()
+    # Everything the page shows, in a few queries rather than one per relationship as the
+    # template reaches it; get_case below then finds it loaded (and checks who may see it). Held
+    # in a name: the session keeps only weak references to what it loaded.
+    loaded = db.session.scalar(select(DetentionCase).where(DetentionCase.id == case_id).options(
+        joinedload(DetentionCase.check).selectinload(Check.photos), joinedload(DetentionCase.organisation),
+        joinedload(DetentionCase.right), selectinload(DetentionCase.events).joinedload(CaseEvent.actor),
+        selectinload(DetentionCase.responses).joinedload(HolderResponse.actor),
+        selectinload(DetentionCase.samples)))
     case = case_service.get_case(db.session, user, case_id)
     profile = profiles().get(case.jurisdiction)
     case_service.apply_deemed_consent(db.session, case, profile)  # when anyone looks at an overdue case
     case_service.record_view(db.session, user, case)  # the page shows declarant data
-    commit()
+    commit(keep_loaded=True)  # what was read is what the page shows: no need to read it again
     today = date.today()
     products, images = [], []
     if user.role == Role.HOLDER and case.right_id:

@@ -66,5 +66,16 @@ def form_expired(nothing_was: str) -> bool:
     return True
 
 
-def commit() -> None:
-    db.session.commit()
+def commit(*, keep_loaded: bool = False) -> None:
+    """Commit the request's transaction. ``keep_loaded``: the objects already read stay as they
+    are instead of being read again on next use; for a page that records a read (an audit
+    event) and then renders what it read in the same request."""
+    if not keep_loaded:
+        db.session.commit()
+        return
+    session = db.session()
+    kept, session.expire_on_commit = session.expire_on_commit, False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = kept
