@@ -48,6 +48,7 @@ demo_cli = AppGroup("demo", help="Demo data.")
 audit_cli = AppGroup("audit", help="Check the audit log.")
 case_cli = AppGroup("case", help="Detention cases.")
 evidence_cli = AppGroup("evidence", help="Export and verify evidence packages.")
+blobs_cli = AppGroup("blobs", help="Remove blobs no row names; check that rows name intact blobs.")
 
 
 @users_cli.command("create")
@@ -380,6 +381,45 @@ def evidence_key() -> None:
     click.echo(signer.public_pem.decode("ascii"), nl=False)
 
 
+@blobs_cli.command("clean")
+@click.option("--grace-minutes", type=click.IntRange(min=0), default=60, show_default=True,
+              help="Keep files younger than this: an upload in flight has not committed its row yet.")
+@click.option("--dry-run", is_flag=True, help="List what would be removed; remove nothing.")
+def blobs_clean(grace_minutes: int, dry_run: bool) -> None:
+    """Remove blobs that no row names and leftover temporary files (a crash mid-upload leaves them)."""
+    from datetime import timedelta
+
+    from registry.services import blob_cleanup
+
+    report = blob_cleanup.clean_orphans(db.session, current_app.extensions["blobs"],
+                                        grace=timedelta(minutes=grace_minutes), dry_run=dry_run)
+    verb = "Would remove" if dry_run else "Removed"
+    for digest in report.removed:
+        click.echo(f"{verb.lower()} orphan blob {digest}")
+    for path in report.temporary_removed:
+        click.echo(f"{verb.lower()} temporary file {path}")
+    click.echo(f"{verb} {len(report.removed)} orphan blob(s) ({report.removed_bytes} bytes) and "
+               f"{len(report.temporary_removed)} temporary file(s); {report.scanned} blob(s) in the store, "
+               f"{report.referenced} named by rows, {report.kept_young} unnamed but younger than "
+               f"{grace_minutes} minute(s) kept.")
+    if report.unknown:
+        click.echo(f"{len(report.unknown)} file(s) the store does not write were left alone, e.g. {report.unknown[0]}")
+
+
+@blobs_cli.command("check")
+def blobs_check() -> None:
+    """Check that every row naming a blob finds it, with bytes that still match its SHA-256."""
+    from registry.services import blob_cleanup
+
+    report = blob_cleanup.check_references(db.session, current_app.extensions["blobs"])
+    for problem in report.problems:
+        click.echo(problem.describe())
+    if not report.ok:
+        _fail(f"{len(report.problems)} of {report.rows} reference(s) point at a missing or damaged blob")
+    click.echo(f"All {report.rows} reference(s) point at intact blobs ({report.blobs} blob(s), {report.bytes} bytes).")
+
+
 def register(app: Flask) -> None:
-    for group in (users_cli, orgs_cli, demo_cli, audit_cli, screen, check, case_cli, deadlines, evidence_cli):
+    for group in (users_cli, orgs_cli, demo_cli, audit_cli, screen, check, case_cli, deadlines, evidence_cli,
+                  blobs_cli):
         app.cli.add_command(group)

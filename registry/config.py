@@ -11,6 +11,9 @@ import secrets
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
 # Environment variables read, with the config key each one sets.
 _ENVIRONMENT = {
     "DATABASE_URL": "SQLALCHEMY_DATABASE_URI",
@@ -37,6 +40,20 @@ _ENVIRONMENT = {
 
 _BOOLEAN_KEYS = {"SESSION_COOKIE_SECURE", "FORCE_HTTPS"}
 _INTEGER_KEYS = {"BULK_CHUNK_LINES", "BULK_LEASE_SECONDS"}
+
+#: Seconds a new PostgreSQL connection may take. With the database down or unreachable, a request
+#: fails within this (answered 503) instead of holding a worker until the OS gives up on the
+#: connection; ``pool_pre_ping`` below makes the first request after a restart reconnect.
+POSTGRES_CONNECT_TIMEOUT = 5
+
+
+@event.listens_for(Engine, "do_connect")
+def _postgres_connect_timeout(dialect, _record, _args, params) -> None:
+    # A connect hook rather than a static engine option: the URL (and so the backend) may come
+    # from the environment or from create_app's overrides, and SQLite's driver refuses the
+    # argument. A connect_timeout in DATABASE_URL's query string wins.
+    if dialect.name == "postgresql":
+        params.setdefault("connect_timeout", POSTGRES_CONNECT_TIMEOUT)
 
 
 def defaults(instance_path: str) -> dict[str, Any]:

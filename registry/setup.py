@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Flask, g, render_template, request
+from flask import Flask, g, make_response, render_template, request
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.routing import IntegerConverter
 
 from registry.extensions import csrf, db, limiter, login_manager, migrate, talisman
@@ -105,6 +107,32 @@ def init_security(app: Flask) -> None:
         if is_api_request():
             return error_response(500, "the server failed; nothing was changed")
         return render_template("errors/400.html", message="Something went wrong on our side; nothing was saved."), 500
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    @app.errorhandler(PoolTimeout)
+    def database_unavailable(error):
+        # The database is down, restarting, or out of connections: the request's transaction
+        # is rolled back, so nothing of it was saved. A 503 with Retry-After (not a 500) tells
+        # people and clients that trying again shortly is the right thing to do.
+        app.logger.warning("database unavailable during %s %s: %s", request.method, request.path,
+                           (str(error).strip().splitlines() or [type(error).__name__])[0])
+        try:
+            db.session.rollback()
+        except SQLAlchemyError:
+            pass  # the connection is already gone; the pool drops it
+        # The page must render without the database: don't (re)load the signed-in user for it.
+        login_manager._update_request_context_with_user()
+        message = "the database is unavailable; nothing was saved, try again in a moment"
+        if is_api_request():
+            response = error_response(503, message)
+        else:
+            response = make_response(render_template(
+                "errors/400.html", message="The database is unavailable; nothing was saved. "
+                                           "Try again in a moment."), 503)
+        response.headers["Retry-After"] = "5"
+        response.headers["Cache-Control"] = "no-store"
+        return response
 
     @app.errorhandler(Forbidden)
     @app.errorhandler(403)
