@@ -30,7 +30,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         app.config["RATELIMIT_STORAGE_URI"] = app.config.get("REDIS_URL") or "memory://"
 
     from registry import setup
+    from registry.multipart import correct_werkzeug_multipart
 
+    correct_werkzeug_multipart()  # uploads stored byte for byte (see registry/multipart.py)
     setup.init_database(app)
     setup.init_security(app)
     setup.init_templates(app)
