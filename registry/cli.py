@@ -250,7 +250,7 @@ def deadlines() -> None:
     from registry.mail import mailer_from_config
     from registry.services.notifications import deliver_pending
 
-    applied = cases.apply_all_deemed_consents(db.session, load_profiles())
+    applied = cases.apply_all_deemed_consents(db.session, load_profiles(), commit=db.session.commit)
     db.session.commit()
     click.echo(f"Deemed consent applied to {applied} case(s).")
     sent = deliver_pending(db.session, mailer_from_config(current_app.config),

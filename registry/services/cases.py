@@ -9,7 +9,7 @@ another writer, is refused with a message and nothing of theirs is kept (see ``_
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
@@ -413,12 +413,31 @@ def apply_deemed_consent(session: Session, case: DetentionCase, profile: Profile
     return True
 
 
-def apply_all_deemed_consents(session: Session, profiles: Mapping[str, Profile], *, today: date | None = None) -> int:
-    """The periodic job: apply deemed consent to every open case whose deadline passed."""
+def apply_all_deemed_consents(session: Session, profiles: Mapping[str, Profile], *, today: date | None = None,
+                              commit: Callable[[], None] | None = None) -> int:
+    """The periodic job: apply deemed consent to every open case whose deadline passed.
+
+    With ``commit``, each case is committed on its own: the job then holds one case's lock at a
+    time instead of every case's until the end (which could deadlock with a user editing one of
+    them), and a case someone is changing at that moment is left for the next run or the next
+    time the case is opened, where deemed consent is applied too."""
     applied = 0
-    for case in session.scalars(select(DetentionCase).where(DetentionCase.state.in_(OPEN_STATES),
-                                                             DetentionCase.declarant_consent == "")).all():
-        applied += apply_deemed_consent(session, case, profiles.get(case.jurisdiction), today=today)
+    ids = session.scalars(select(DetentionCase.id).where(DetentionCase.state.in_(OPEN_STATES),
+                                                         DetentionCase.declarant_consent == "")).all()
+    for case_id in ids:
+        case = session.get(DetentionCase, case_id)
+        if case is None:
+            continue
+        try:
+            done = apply_deemed_consent(session, case, profiles.get(case.jurisdiction), today=today)
+            if commit is not None:
+                commit()
+        except Conflict:
+            if commit is None:
+                raise
+            session.rollback()
+            continue
+        applied += done
     return applied
 
 

@@ -208,6 +208,40 @@ def test_deemed_consent_applied_on_access_and_by_the_job(session, world, check):
     assert cases.apply_all_deemed_consents(session, PROFILES, today=date(2027, 2, 1)) == 0  # once only
 
 
+def test_the_job_commits_case_by_case_and_leaves_a_case_being_changed_for_later(session, world, check,
+                                                                               monkeypatch):
+    opened = []
+    for _ in range(3):
+        other = Check(officer_id=world.officer.id, declared_brand="A1pha", description="running shoes",
+                      quantity=10, created_at=check.created_at)
+        other.suggestions.append(Suggestion(rank=1, right_id=world.a.right.id, brand_name="ALPHA", score=0.9,
+                                            recommendation="detain", signals=[], evidence=[]))
+        session.add(other)
+        session.commit()
+        case = open_case(session, world, other)
+        cases.advance(session, world.officer, case.id, "notify", today=date(2026, 12, 21))
+        session.commit()
+        opened.append(case.id)
+    busy = opened[1]
+    real = cases.apply_deemed_consent
+
+    def someone_is_changing(session_, case, *args, **kwargs):
+        if case.id == busy:
+            raise cases.Conflict("another user changed this case at the same moment")
+        return real(session_, case, *args, **kwargs)
+
+    monkeypatch.setattr(cases, "apply_deemed_consent", someone_is_changing)
+    commits = []
+    applied = cases.apply_all_deemed_consents(session, PROFILES, today=date(2027, 2, 1),
+                                              commit=lambda: (commits.append(1), session.commit()))
+    assert applied == 2 and len(commits) == 2
+    session.expire_all()
+    consent = {case_id: session.get(DetentionCase, case_id).declarant_consent for case_id in opened}
+    assert consent == {opened[0]: "deemed", busy: "", opened[2]: "deemed"}
+    monkeypatch.undo()
+    assert cases.apply_all_deemed_consents(session, PROFILES, today=date(2027, 2, 1), commit=session.commit) == 1
+
+
 def test_dashboard_lists_overdue_first(session, world, check):
     late = open_case(session, world, check)
     other = Check(officer_id=world.officer.id, description="bags")
