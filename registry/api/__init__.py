@@ -19,7 +19,7 @@ from typing import Any, Callable
 from flask import Flask, current_app, g, jsonify, request
 from flask_smorest import Api
 from sqlalchemy.exc import IntegrityError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from registry.extensions import csrf, db, limiter
 from registry.models import IdempotentReply
@@ -85,8 +85,22 @@ def current_api_user():
 def authenticate() -> None:
     """Before every API request: a body of acceptable size, and a valid, unrevoked token."""
     limit = current_app.config["API_MAX_BODY_BYTES"]
-    if request.content_length and request.content_length > limit and request.endpoint != "api_bulk.BulkJobs":
-        raise _TooLarge(f"the request body is larger than {limit // (1024 * 1024)} MB")
+    if request.endpoint != "api_bulk.BulkJobs":
+        too_large = f"the request body is larger than {limit // (1024 * 1024)} MB"
+        if request.content_length and request.content_length > limit:
+            raise _TooLarge(too_large)
+        # A chunked body has no length to judge it by: read it now, under the limit, so that a
+        # client streaming gigabytes is stopped at the limit instead of filling a worker's memory.
+        # (Werkzeug stops reading a stream at ``max_content_length`` without saying so: one byte
+        # more than the limit is allowed through, and its arrival means the body was too long.)
+        request.max_content_length = limit + 1
+        if request.content_length is None and request.environ.get("wsgi.input_terminated"):
+            try:
+                body = request.get_data(cache=True, parse_form_data=False)
+            except RequestEntityTooLarge:
+                raise _TooLarge(too_large) from None
+            if len(body) > limit:
+                raise _TooLarge(too_large)
     header = request.headers.get("Authorization", "")
     scheme, _, secret = header.partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():

@@ -89,6 +89,56 @@ def test_non_json_and_oversized_bodies(api, world, token_for, app):
     assert_error(api("post", "/api/v1/screenings", officer, json=big), 413, "too_large")
 
 
+CHUNKED = {"HTTP_TRANSFER_ENCODING": "chunked", "wsgi.input_terminated": True}
+
+
+class _Chunks(io.RawIOBase):
+    """A request body sent chunked (no Content-Length), produced as it is read: ``size`` bytes of
+    a JSON string that never ends. Counts what the server read."""
+
+    def __init__(self, size: int, head: bytes = b'{"declared_brand": "x", "description": "') -> None:
+        self.left, self.read_bytes, self.head = size, 0, head
+
+    def readable(self) -> bool:
+        return True
+
+    def tell(self) -> int:  # the test client measures its body; a chunked one has no length
+        return 0
+
+    def seek(self, *_) -> int:
+        return 0
+
+    def readinto(self, buffer) -> int:
+        if self.head:
+            n = min(len(buffer), len(self.head))
+            buffer[:n], self.head = self.head[:n], self.head[n:]
+        else:
+            n = min(len(buffer), self.left)
+            buffer[:n] = b"y" * n
+            self.left -= n
+        self.read_bytes += n
+        return n
+
+
+def test_a_chunked_body_is_stopped_at_the_limit(api, world, token_for, app, session):
+    officer = token_for(world.officer)
+    app.config["API_MAX_BODY_BYTES"] = 1024 * 1024
+    body = _Chunks(512 * 1024 * 1024)  # half a gigabyte, never held anywhere
+    before = session.scalar(select(func.count(Check.id)))
+    error = assert_error(api("post", "/api/v1/screenings", officer, input_stream=body,
+                             content_type="application/json", environ_overrides=CHUNKED),
+                         413, "too_large")
+    assert "larger than 1 MB" in error["message"]
+    assert body.read_bytes <= 2 * 1024 * 1024  # stopped at the limit, not read to the end
+    assert session.scalar(select(func.count(Check.id))) == before
+    # Under the limit, a chunked body is screened like any other.
+    small = io.BytesIO(json.dumps({"declared_brand": "Alpha", "description": "running shoes"}).encode())
+    assert _Chunks(0, small.getvalue()).read() == small.getvalue()
+    reply = api("post", "/api/v1/screenings", officer, input_stream=_Chunks(0, small.getvalue()),
+                content_type="application/json", environ_overrides=CHUNKED)
+    assert reply.status_code == 201, reply.get_data(as_text=True)[:300]
+
+
 def test_tokens_scope_and_revocation(api, world, token_for, session):
     missing = assert_error(api("get", "/api/v1/cases"), 401, "unauthorised")
     assert "Bearer" in missing["message"]

@@ -129,7 +129,7 @@ def test_update_audits_only_changed_fields_and_noop_writes_nothing(session, worl
            "right_id": product.right_id, "gtins": ",".join(product.gtins), "hs_codes": "640411",
            "price_min": "50", "price_max": "90", "currency": "EUR", "production_countries": "VN",
            "overt_features": "embossed logo", "covert_features": "COVERT-CANARY-ALPHA",
-           "counterfeit_clues": "glue stains"}
+           "counterfeit_clues": "\n".join(product.counterfeit_clues)}
     assert products.update_product(session, holder, product.id, raw) is True
     session.commit()
     event = session.scalars(select(AuditEvent).order_by(AuditEvent.seq.desc())).first()
