@@ -13,6 +13,7 @@ import io
 import json
 import posixpath
 import zipfile
+import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -124,7 +125,7 @@ class ImageArchive:
         try:
             self._zip = zipfile.ZipFile(io.BytesIO(data))
             infos = self._zip.infolist()
-        except (zipfile.BadZipFile, OSError, ValueError):
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError):
             raise ImportFileError({"images": "the images file is not a valid ZIP archive"}) from None
         if len(infos) > limits.max_zip_entries:
             raise ImportFileError({"images": f"the ZIP holds {len(infos)} entries; "
@@ -156,8 +157,17 @@ class ImageArchive:
         if info.file_size > max_bytes:
             raise ValidationError({"images": f"image '{name}' is larger than "
                                              f"{max_bytes // 2**20} MB"})
-        with self._zip.open(info) as handle:
-            data = handle.read(max_bytes + 1)  # never trust the header's size
+        if info.flag_bits & 0x1:
+            raise ValidationError({"images": f"image '{name}' is encrypted in the ZIP"})
+        try:
+            with self._zip.open(info) as handle:
+                data = handle.read(max_bytes + 1)  # never trust the header's size
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError,
+                RuntimeError) as exc:
+            # A damaged entry (bad CRC, broken deflate data, an unknown compression method)
+            # is this row's problem, said as such, not a failure of the whole import.
+            raise ValidationError({"images": f"image '{name}' cannot be read from the ZIP "
+                                             f"({str(exc)[:120] or type(exc).__name__})"}) from None
         if len(data) > max_bytes:
             raise ValidationError({"images": f"image '{name}' is larger than {max_bytes // 2**20} MB"})
         return data
