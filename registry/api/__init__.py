@@ -70,12 +70,9 @@ def commit_keeping_loaded() -> None:
     """Commit, leaving the objects the view returns as they are: the reply is serialised from
     what was just written instead of reading every row back (a check, its photos and
     suggestions) after the commit."""
-    session = db.session()
-    kept, session.expire_on_commit = session.expire_on_commit, False
-    try:
-        session.commit()
-    finally:
-        session.expire_on_commit = kept
+    from registry.web.common import commit
+
+    commit(keep_loaded=True)
 
 
 def current_api_user():
