@@ -71,10 +71,12 @@ def _prefill_from_bulk_hit(form: CheckForm, hit_id: int) -> None:
 def show(check_id: int):
     check = check_service.get_check(db.session, actor(), check_id)
     image_ids = {e["reference_image_id"] for s in check.suggestions for e in s.evidence if e.get("reference_image_id")}
-    references = {i.id: i for i in db.session.scalars(select(ReferenceImage).where(ReferenceImage.id.in_(image_ids)))}
+    references = {i.id: i for i in db.session.scalars(select(ReferenceImage).where(ReferenceImage.id.in_(image_ids)))
+                  } if image_ids else {}
     right_ids = [s.right_id for s in check.suggestions if s.right_id]
     products = {}
-    for product in db.session.scalars(select(Product).where(Product.right_id.in_(right_ids)).order_by(Product.name)):
+    for product in (db.session.scalars(select(Product).where(Product.right_id.in_(right_ids)).order_by(Product.name))
+                    if right_ids else ()):
         products.setdefault(product.right_id, []).append(product)
     case = db.session.scalar(select(DetentionCase).where(DetentionCase.check_id == check.id))
     return render_template("checks/show.html", check=check, references=references, products=products,
