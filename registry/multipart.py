@@ -20,21 +20,12 @@ from werkzeug.sansio.multipart import MultipartDecoder
 def _last_partial_boundary_index(self: MultipartDecoder, data: bytes | bytearray) -> int:
     # Werkzeug's own method, but with the window as long as the closing boundary.
     complete_boundary_index = len(data) - len(b"\r\n--" + self.boundary + b"--")
-    try:
-        last_nl = data.rindex(b"\n")
-    except ValueError:
-        last_nl = len(data)
-    else:
-        if last_nl < complete_boundary_index:
-            last_nl = len(data)
-    try:
-        last_cr = data.rindex(b"\r")
-    except ValueError:
-        last_cr = len(data)
-    else:
-        if last_cr < complete_boundary_index:
-            last_cr = len(data)
-    return min(last_nl, last_cr)
+    earliest = len(data)
+    for byte in (b"\n", b"\r"):
+        index = data.rfind(byte)
+        if index >= max(complete_boundary_index, 0):  # rfind gives -1 for none
+            earliest = min(earliest, index)
+    return earliest
 
 
 def _affected(werkzeug_version: str) -> bool:

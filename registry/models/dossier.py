@@ -7,7 +7,7 @@ from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import (JSON, BigInteger, Boolean, CheckConstraint, Date, Enum, ForeignKey, Numeric, String, Text, UniqueConstraint)
-from sqlalchemy import event, insert, update
+from sqlalchemy import event, insert, select, update
 from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column, relationship
 
 from registry.models.base import Base, StoredImage, Timestamped
@@ -206,6 +206,11 @@ class RegistryGeneration(Base):
 #: the registry generation.
 ENGINE_INPUTS = (Organisation, Right, Product, ReferenceImage, Supplier)
 _ENGINE_INPUT_TABLES = frozenset(model.__tablename__ for model in ENGINE_INPUTS)
+
+
+def current_generation(session: Session) -> int:
+    """The registry generation as of this transaction (0 before the first write)."""
+    return session.scalar(select(RegistryGeneration.value).where(RegistryGeneration.id == 1)) or 0
 
 
 def _bump(session: Session) -> None:

@@ -16,11 +16,10 @@ import threading
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from matchers import Engine
-from registry.models import RegistryGeneration
+from registry.models.dossier import current_generation
 from registry.services.snapshot import registry_references
 from registry.storage import BlobStore
 
@@ -35,8 +34,7 @@ class BuiltEngine:
 
 
 def registry_fingerprint(session: Session) -> tuple:
-    generation = session.scalar(select(RegistryGeneration.value).where(RegistryGeneration.id == 1))
-    return date.today().isoformat(), generation or 0
+    return date.today().isoformat(), current_generation(session)
 
 
 class EngineCache:

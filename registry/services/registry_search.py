@@ -16,11 +16,11 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
-from sqlalchemy import String, cast, func, or_, select
+from sqlalchemy import Select, String, cast, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from registry.models import Organisation, OrganisationStatus, Product, Right, Supplier, User
-from registry.models.dossier import RegistryGeneration
+from registry.models.dossier import current_generation
 from registry.services.tenancy import scoped
 
 #: Between the searchable fields of a product, so that a search never matches across two.
@@ -50,14 +50,19 @@ def search_products(session: Session, actor: User, query: str = "", *, limit: in
     return _search_in_database(session, actor, query, limit=limit)
 
 
+def _with_holder_and_mark(statement: Select) -> Select:
+    """Products joined to their holder and mark, in result order (by holder, name, model): the
+    SQL search and the index's build share it, so that both give the same order."""
+    return (statement.join(Organisation, Organisation.id == Product.organisation_id)
+            .outerjoin(Right, Right.id == Product.right_id)
+            .order_by(Organisation.name, Product.name, Product.model, Product.id))
+
+
 def _search_in_database(session: Session, actor: User, query: str, *, limit: int) -> list[Product]:
     statement = (
-        scoped(select(Product), actor, Product)
-        .join(Organisation, Organisation.id == Product.organisation_id)
-        .outerjoin(Right, Right.id == Product.right_id)
+        _with_holder_and_mark(scoped(select(Product), actor, Product))
         .options(selectinload(Product.images), selectinload(Product.right),
                  selectinload(Product.organisation))
-        .order_by(Organisation.name, Product.name, Product.model, Product.id)
         .limit(limit)
     )
     if actor.sees_whole_registry:
@@ -104,7 +109,7 @@ class RegistryIndex:
         return found
 
     def _current(self, session: Session) -> list[_Entry]:
-        generation = session.scalar(select(RegistryGeneration.value).where(RegistryGeneration.id == 1)) or 0
+        generation = current_generation(session)
         if generation == self._generation:
             return self._entries
         with self._lock:  # one build at a time; the others wait and reuse it
@@ -116,13 +121,10 @@ class RegistryIndex:
 
 
 def _build_entries(session: Session) -> list[_Entry]:
-    rows = session.execute(
+    rows = session.execute(_with_holder_and_mark(
         select(Product.id, Product.name, Product.model, Product.category, Product.gtins, Right.mark_text,
-               Organisation.name)
-        .join(Organisation, Organisation.id == Product.organisation_id)
-        .outerjoin(Right, Right.id == Product.right_id)
-        .where(Organisation.status == OrganisationStatus.APPROVED)
-        .order_by(Organisation.name, Product.name, Product.model, Product.id))
+               Organisation.name))
+        .where(Organisation.status == OrganisationStatus.APPROVED))
     return [_Entry(product_id, _SEPARATOR.join((name or "", model or "", category or "", mark or "", holder or "")).lower(),
                    " ".join(gtins or ()))
             for product_id, name, model, category, gtins, mark, holder in rows]
