@@ -35,7 +35,6 @@ from bench.httpload import Gunicorn, fixed_rate, report, request_bytes
 from bench.text_bench import make_marks
 
 
-
 def make_checks_and_cases(app, marks: list[str], count: int, seed: int) -> tuple[list[int], list[int]]:
     """``count`` checks made as an officer makes them, and a case for each that found a brand."""
     from registry.extensions import db
@@ -65,6 +64,22 @@ def make_checks_and_cases(app, marks: list[str], count: int, seed: int) -> tuple
                 db.session.commit()
                 cases.append(case.id)
     return checks, cases
+
+
+def read_paths(marks: list[str], checks: list[int], cases: list[int], rng: random.Random, count: int) -> list[str]:
+    """``count`` paths of the read mix, in turn: a registry search for a word from a mark, a
+    case view and a check's results."""
+    paths = []
+    for index in range(count):
+        kind = index % 3
+        if kind == 0:
+            word = urllib.parse.quote(rng.choice(marks).split()[0][:6].lower())
+            paths.append(f"/registry?q={word}")
+        elif kind == 1:
+            paths.append(f"/cases/{rng.choice(cases)}")
+        else:
+            paths.append(f"/checks/{rng.choice(checks)}")
+    return paths
 
 
 def sign_in(port: int) -> str:
@@ -103,17 +118,7 @@ def main(argv: list[str] | None = None) -> int:
         rng = random.Random(args.seed)
         with Gunicorn(env, workers=2) as port:
             cookie = sign_in(port)
-            mix = []
-            for index in range(3000):
-                kind = index % 3
-                if kind == 0:
-                    word = urllib.parse.quote(rng.choice(marks).split()[0][:6].lower())
-                    path = f"/registry?q={word}"
-                elif kind == 1:
-                    path = f"/cases/{rng.choice(cases)}"
-                else:
-                    path = f"/checks/{rng.choice(checks)}"
-                mix.append(request_bytes("GET", path, cookie=cookie))
+            mix = [request_bytes("GET", path, cookie=cookie) for path in read_paths(marks, checks, cases, rng, 3000)]
             fixed_rate(port, mix[:200], args.rate, 5)  # warm-up: each worker builds its caches
             report(f"read mix at {args.rate:.0f}/s for {args.seconds:.0f} s", fixed_rate(port, mix, args.rate, args.seconds))
             static = [request_bytes("GET", "/static/css/app.css")]
