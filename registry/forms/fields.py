@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from govuk_frontend_wtf.wtforms_widgets import (GovCheckboxInput, GovFileInput,
-                                                GovPasswordInput, GovSelect, GovSubmitInput,
-                                                GovTextArea, GovTextInput)
 from wtforms import (BooleanField, DateField, FileField, PasswordField, SelectField,
                      StringField, SubmitField, TextAreaField)
 from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional
+
+# The GOV.UK widgets, drawn without a second pass through Flask's render_template (see widgets).
+from registry.forms.widgets import (GovCheckboxInput, GovFileInput, GovPasswordInput, GovSelect,
+                                    GovSubmitInput, GovTextArea, GovTextInput)
 
 
 def text(label: str, *validators, hint: str = "", **kwargs) -> StringField:

@@ -4,40 +4,56 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import request, url_for
+from flask import current_app, request, url_for
 from flask_login import current_user
 
 from registry.models import Role
 
+_EXTENSION = "registry.navigation"
+
+
+def _items(role: Role) -> list[tuple[str, str]]:
+    """The menu of a role: (text, address) in order."""
+    if role == Role.HOLDER:
+        items = [("Overview", url_for("dossier.overview")),
+                 ("Rights", url_for("dossier.rights")),
+                 ("Products", url_for("dossier.products")),
+                 ("Suppliers", url_for("dossier.suppliers")),
+                 ("Cases", url_for("cases.index")),
+                 ("Notices", url_for("cases.notices")),
+                 ("Import", url_for("dossier.import_file")),
+                 ("Profile", url_for("dossier.profile")),
+                 ("Verify", url_for("evidence.verify"))]
+    else:
+        items = [("Checks", url_for("checks.index")),
+                 ("Bulk", url_for("bulk.index")),
+                 ("Cases", url_for("cases.index")),
+                 ("Registry", url_for("registry.search")),
+                 ("Holders", url_for("registry.organisations")),
+                 ("Verify", url_for("evidence.verify"))]
+        if role == Role.ADMIN:
+            items = [item for item in items if item[0] != "Bulk"]
+        if role == Role.OFFICER:
+            items.insert(0, ("New check", url_for("checks.new")))
+    if role == Role.ADMIN:
+        items += [("Organisations", url_for("admin.organisations")),
+                  ("Users", url_for("admin.users"))]
+    return items
+
+
+def menu(role: Role) -> tuple[tuple[str, str], ...]:
+    """The menu of a role, built once per app and prefix the app is served under: it is the
+    same for everyone with that role (nothing of a user or an organisation is in it)."""
+    menus = current_app.extensions.setdefault(_EXTENSION, {})
+    key = (role, request.script_root)
+    found = menus.get(key)
+    if found is None:
+        found = menus[key] = tuple(_items(role))
+    return found
+
 
 def template_context() -> dict:
-    items = []
-    if current_user.is_authenticated:
-        role = current_user.role
-        if role == Role.HOLDER:
-            items = [("Overview", url_for("dossier.overview")),
-                     ("Rights", url_for("dossier.rights")),
-                     ("Products", url_for("dossier.products")),
-                     ("Suppliers", url_for("dossier.suppliers")),
-                     ("Cases", url_for("cases.index")),
-                     ("Notices", url_for("cases.notices")),
-                     ("Import", url_for("dossier.import_file")),
-                     ("Profile", url_for("dossier.profile")),
-                     ("Verify", url_for("evidence.verify"))]
-        else:
-            items = [("Checks", url_for("checks.index")),
-                     ("Bulk", url_for("bulk.index")),
-                     ("Cases", url_for("cases.index")),
-                     ("Registry", url_for("registry.search")),
-                     ("Holders", url_for("registry.organisations")),
-                     ("Verify", url_for("evidence.verify"))]
-            if role == Role.ADMIN:
-                items = [item for item in items if item[0] != "Bulk"]
-            if role == Role.OFFICER:
-                items.insert(0, ("New check", url_for("checks.new")))
-        if role == Role.ADMIN:
-            items += [("Organisations", url_for("admin.organisations")),
-                      ("Users", url_for("admin.users"))]
+    items = menu(current_user.role) if current_user.is_authenticated else ()
     # The most specific item containing the current page is the active one.
     matches = [href for _, href in items if request.path == href or request.path.startswith(href + "/")]
     active = max(matches, key=len, default=None)

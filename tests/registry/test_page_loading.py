@@ -1,0 +1,106 @@
+"""The read pages loaded and drawn for less give exactly what they gave before.
+
+Form fields are drawn without a second pass through Flask's ``render_template`` and kept by
+their params; each role's menu is built once. Each test here compares a fragment with what the
+plain way makes (the library's own widget rendering, the menu built afresh), and shows that
+nothing kept for one user reaches another.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from flask_login import login_user
+from govuk_frontend_wtf.gov_form_base import GovFormBase
+from markupsafe import Markup
+
+from registry.extensions import db
+from registry.forms import widgets
+from registry.forms.checks import CheckForm, DecisionForm, VerdictForm
+from registry.forms.dossier import SearchForm
+from registry.models import Role, User
+from registry.web import navigation
+
+
+# -- form fields -------------------------------------------------------------------------------
+
+def _library_render(widget, params: dict) -> Markup:
+    """The field as govuk_frontend_wtf draws it itself (through Flask's render_template)."""
+    return GovFormBase.render(widget, params)
+
+
+def test_fields_are_drawn_as_the_library_draws_them(app, world, monkeypatch):
+    calls = [{}, {"params": {"classes": "govuk-input--width-20", "type": "search"}}, {"params": {"rows": 2}}]
+    with app.test_request_context("/checks/new", method="POST", data={"declared_brand": "Alpha", "quantity": "7"}):
+        login_user(db.session.get(User, world.officer.id))
+        checked = CheckForm()
+        checked.validate()
+        checked.declared_brand.errors = ["keep this under 200 characters"]
+        forms = [DecisionForm(), DecisionForm(formdata=None, decision="release", reason="looked <fake> & cheap"),
+                 VerdictForm(), SearchForm(formdata=None, q="Runner <b>&"), checked]
+        fields = [field for form in forms for field in form if isinstance(field.widget, widgets._Drawn)]
+        ours = [field(**kwargs) for field in fields for kwargs in calls]
+        again = [field(**kwargs) for field in fields for kwargs in calls]  # from what was kept
+        with monkeypatch.context() as patch:
+            patch.setattr(widgets._Drawn, "render", GovFormBase.render)  # the library's own drawing
+            library = [field(**kwargs) for field in fields for kwargs in calls]
+    assert len(fields) >= 20 and len(widgets.rendered_fields(app)) > 0
+    assert ours == library and again == library
+    assert any("keep this under 200 characters" in html for html in ours)
+    assert any("looked &lt;fake&gt; &amp; cheap" in html for html in ours)
+
+
+def test_kept_fields_never_carry_one_users_values_to_another(app, world, signed_in):
+    alpha, beta = signed_in(world.a.holder), signed_in(world.b.holder)
+    first = alpha.get("/registry?q=alpha-private-words").get_data(as_text=True)
+    second = beta.get("/registry?q=beta").get_data(as_text=True)
+    assert "alpha-private-words" in first and "alpha-private-words" not in second
+    assert 'value="beta"' in second
+    again = beta.get("/registry?q=alpha-private-words").get_data(as_text=True)  # the same params: the same HTML
+    assert 'value="alpha-private-words"' in again
+
+
+def test_kept_fields_are_told_apart_by_type_and_order():
+    assert widgets.frozen({"text": "1"}) != widgets.frozen({"text": 1})
+    assert widgets.frozen({"v": True}) != widgets.frozen({"v": 1})
+    assert widgets.frozen({"html": Markup("<b>")}) != widgets.frozen({"html": "<b>"})
+    assert widgets.frozen({"a": 1, "b": 2}) != widgets.frozen({"b": 2, "a": 1})
+    with pytest.raises(widgets._NotPlain):
+        widgets.frozen({"value": object()})
+    kept = widgets.RenderedFields(size=2)
+    for n in range(3):
+        kept.put(("t", n), Markup(str(n)))
+    assert len(kept) == 2 and kept.get(("t", 0)) is None and kept.get(("t", 2)) == "2"
+
+
+# -- navigation --------------------------------------------------------------------------------
+
+def _menu(page: str) -> list[tuple[str, str, bool]]:
+    nav = page.split('<nav class="app-nav"', 1)[1].split("</nav>", 1)[0]
+    return [(text, href, "aria-current" in item) for item, href, text in
+            re.findall(r'(<li[^>]*><a class="app-nav__link" href="([^"]+)"[^>]*>([^<]+)</a>)', nav)]
+
+
+def test_each_role_gets_its_own_menu_whoever_asked_first(app, world, signed_in):
+    pages = {
+        Role.OFFICER: (world.officer, "/checks"),
+        Role.HOLDER: (world.a.holder, "/dossier/products"),
+        Role.ADMIN: (world.admin, "/admin/users"),
+        Role.LEGAL: (world.legal, "/cases"),
+    }
+    seen = {}
+    for role, (user, path) in pages.items():
+        menu = _menu(signed_in(user).get(path).get_data(as_text=True))
+        with app.test_request_context(path):
+            expected = navigation._items(role)
+        assert [(text, href) for text, href, _ in menu] == expected
+        assert [href for _, href, active in menu if active] == [path]
+        seen[role] = menu
+    assert ("New check", "/checks/new", False) in seen[Role.OFFICER]
+    assert not any(text == "New check" for text, _, _ in seen[Role.LEGAL])
+    assert not any(text in ("Checks", "Holders") for text, _, _ in seen[Role.HOLDER])
+    # Two holders of different organisations share a menu with nothing of either in it.
+    beta = _menu(signed_in(world.b.holder).get("/dossier/products").get_data(as_text=True))
+    assert beta == seen[Role.HOLDER]
+    assert not any("Alpha" in text or "Beta" in text for text, _, _ in beta)
