@@ -14,12 +14,13 @@ dossier only) use it, and the tests compare the two.
 from __future__ import annotations
 
 import threading
+from bisect import bisect_right
 from dataclasses import dataclass
 
-from sqlalchemy import Select, String, cast, func, or_, select
+from sqlalchemy import Select, String, bindparam, cast, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from registry.models import Organisation, OrganisationStatus, Product, Right, Supplier, User
+from registry.models import Organisation, OrganisationStatus, Product, ReferenceImage, Right, Supplier, User
 from registry.models.dossier import current_generation
 from registry.services.tenancy import scoped
 
@@ -48,6 +49,74 @@ def search_products(session: Session, actor: User, query: str = "", *, limit: in
             .options(selectinload(Product.images), selectinload(Product.right), selectinload(Product.organisation)))}
         return [found[i] for i in ids if i in found]
     return _search_in_database(session, actor, query, limit=limit)
+
+
+def search_listed(session: Session, actor: User, query: str = "", *, limit: int = 200,
+                  index: RegistryIndex | None = None) -> list[ListedProduct] | list[Product]:
+    """``search_products`` for a page's product table: the same products in the same order, but
+    searches over the whole registry read only what the table shows, in one Core query instead
+    of the products and three relationships as ORM objects (a third of the search page's time)."""
+    if index is not None and actor.sees_whole_registry:
+        return listed_products(session, index.matching_ids(session, query, limit=limit))
+    return _search_in_database(session, actor, query, limit=limit)
+
+
+@dataclass(frozen=True)
+class _Holder:
+    name: str
+
+
+@dataclass(frozen=True)
+class _Mark:
+    mark_text: str
+
+
+@dataclass(frozen=True)
+class _Image:
+    id: int
+
+
+@dataclass(frozen=True)
+class ListedProduct:
+    """A row of a product table (``templates/_product_table.html``): what the table reads of a
+    ``Product``, under the same names, so that the table takes either."""
+
+    id: int
+    name: str
+    model: str
+    category: str
+    gtins: list[str]
+    organisation: _Holder
+    right: _Mark | None
+    #: The product's first image (by id, as ``Product.images`` is ordered), or none: the table
+    #: shows no other.
+    images: tuple[_Image, ...]
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} {self.model}".strip()
+
+
+_products, _images = Product.__table__, ReferenceImage.__table__
+_LISTED = (
+    select(_products.c.id, _products.c.name, _products.c.model, _products.c.category, _products.c.gtins,
+           Organisation.__table__.c.name, Right.__table__.c.id, Right.__table__.c.mark_text,
+           select(func.min(_images.c.id)).where(_images.c.product_id == _products.c.id).scalar_subquery())
+    .join(Organisation.__table__, Organisation.__table__.c.id == _products.c.organisation_id)
+    .outerjoin(Right.__table__, Right.__table__.c.id == _products.c.right_id)
+    .where(_products.c.id.in_(bindparam("ids", expanding=True)))
+)
+
+
+def listed_products(session: Session, ids: list[int]) -> list[ListedProduct]:
+    """The products ``ids`` as a product table shows them, in the order of ``ids``."""
+    if not ids:
+        return []
+    found = {row[0]: ListedProduct(row[0], row[1], row[2], row[3], row[4], _Holder(row[5]),
+                                   _Mark(row[7]) if row[6] is not None else None,
+                                   (_Image(row[8]),) if row[8] is not None else ())
+             for row in session.execute(_LISTED, {"ids": ids})}
+    return [found[i] for i in ids if i in found]
 
 
 def _with_holder_and_mark(statement: Select) -> Select:
@@ -93,31 +162,63 @@ class RegistryIndex:
         self._lock = threading.Lock()
         self._generation: int | None = None
         self._entries: list[_Entry] = []
+        self._texts = self._gtins = _Joined([])
         self.builds = 0
 
     def matching_ids(self, session: Session, query: str, *, limit: int) -> list[int]:
-        entries = self._current(session)
+        entries, texts, gtins = self._current(session)
         text, digits = _terms(query)
         if not text:
             return [e.product_id for e in entries[:limit]]
-        found: list[int] = []
-        for entry in entries:
-            if text in entry.text or (digits and digits in entry.gtins):
-                found.append(entry.product_id)
-                if len(found) == limit:
-                    break
-        return found
+        if _BOUNDARY in text:  # would match across two products in the joined text
+            return [e.product_id for e in entries if text in e.text or (digits and digits in e.gtins)][:limit]
+        found = texts.containing(text, limit)
+        if digits:
+            found = sorted(set(found) | set(gtins.containing(digits, limit)))[:limit]
+        return [entries[i].product_id for i in found]
 
-    def _current(self, session: Session) -> list[_Entry]:
+    def _current(self, session: Session) -> tuple[list[_Entry], _Joined, _Joined]:
         generation = current_generation(session)
-        if generation == self._generation:
-            return self._entries
         with self._lock:  # one build at a time; the others wait and reuse it
             if generation != self._generation:
                 self._entries = _build_entries(session)
+                self._texts = _Joined([e.text for e in self._entries])
+                self._gtins = _Joined([e.gtins for e in self._entries])
                 self._generation = generation
                 self.builds += 1
-            return self._entries
+            return self._entries, self._texts, self._gtins
+
+
+#: Between two products in a ``_Joined`` text: a match of anything without it lies within one
+#: product's text.
+_BOUNDARY = "\x1e"
+
+
+class _Joined:
+    """The texts of every product, in result order, as one string: one ``str.find`` per match
+    instead of a test per product (10,000 of them in Python were a tenth of a search page)."""
+
+    def __init__(self, texts: list[str]) -> None:
+        self.starts: list[int] = []
+        offset = 0
+        for text in texts:
+            self.starts.append(offset)
+            offset += len(text) + 1
+        self.text = "".join(text + _BOUNDARY for text in texts)
+
+    def containing(self, part: str, limit: int) -> list[int]:
+        """The positions (in result order) of the first ``limit`` texts that contain ``part``,
+        which must not contain ``_BOUNDARY``."""
+        found: list[int] = []
+        at = self.text.find(part)
+        while at != -1 and len(found) < limit:
+            index = bisect_right(self.starts, at) - 1
+            found.append(index)
+            following = index + 1
+            if following == len(self.starts):
+                break
+            at = self.text.find(part, self.starts[following])
+        return found
 
 
 def _build_entries(session: Session) -> list[_Entry]:

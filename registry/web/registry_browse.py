@@ -14,7 +14,7 @@ from registry.forms.dossier import SearchForm
 from registry.models import Organisation, OrganisationStatus, Product, Right, Supplier
 from registry.services import audit
 from registry.services.completeness import product_completeness
-from registry.services.registry_search import search_products, supplier_count
+from registry.services.registry_search import search_listed, supplier_count
 from registry.services.tenancy import get_visible, scoped
 from registry.web.common import actor, commit, registry_index
 
@@ -25,7 +25,7 @@ bp = Blueprint("registry", __name__, url_prefix="/registry")
 @login_required
 def search():
     form = SearchForm(request.args)
-    items = search_products(db.session, actor(), form.q.data or "", index=registry_index())
+    items = search_listed(db.session, actor(), form.q.data or "", index=registry_index())
     return render_template("registry/search.html", form=form, products=items)
 
 

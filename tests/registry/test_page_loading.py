@@ -1,26 +1,81 @@
 """The read pages loaded and drawn for less give exactly what they gave before.
 
-Form fields are drawn without a second pass through Flask's ``render_template`` and kept by
-their params; each role's menu is built once. Each test here compares a fragment with what the
-plain way makes (the library's own widget rendering, the menu built afresh), and shows that
-nothing kept for one user reaches another.
+The registry search reads what it shows in one Core query; form fields are drawn without a
+second pass through Flask's ``render_template`` and kept by their params; each role's menu is
+built once. Each test here compares a page or a fragment with what the plain way makes (ORM
+products, the library's own widget rendering), and shows that nothing kept for one user
+reaches another.
 """
 
 from __future__ import annotations
 
+import random
 import re
 
 import pytest
 from flask_login import login_user
 from govuk_frontend_wtf.gov_form_base import GovFormBase
 from markupsafe import Markup
+from sqlalchemy import select
 
 from registry.extensions import db
 from registry.forms import widgets
 from registry.forms.checks import CheckForm, DecisionForm, VerdictForm
 from registry.forms.dossier import SearchForm
-from registry.models import Role, User
+from registry.models import Product, Role, User
+from registry.services.registry_search import RegistryIndex, search_listed, search_products
 from registry.web import navigation
+from registry.web import registry_browse
+from tests.registry.test_registry_search import _queries, crowded_registry  # noqa: F401  (fixture)
+
+
+def same_page(html: str) -> str:
+    """A page without what differs between two requests for it: CSRF tokens and CSP nonces."""
+    html = re.sub(r'(<input[^>]*name="csrf_token"[^>]*value=")[^"]*"', r'\1-"', html)
+    return re.sub(r'nonce="[^"]*"', 'nonce="-"', html)
+
+
+# -- registry search ---------------------------------------------------------------------------
+
+def _shown(item) -> tuple:
+    """What the product table shows of a product."""
+    return (item.id, item.label, item.category, list(item.gtins), item.organisation.name,
+            item.right.mark_text if item.right else None, item.images[0].id if item.images else None)
+
+
+def test_listed_products_show_what_the_products_show(session, world, crowded_registry):  # noqa: F811
+    index = RegistryIndex()
+    for query in _queries(session, random.Random(5)) + [world.a.product.name, "runner"]:
+        for limit in (200, 3):
+            listed = search_listed(session, world.officer, query, limit=limit, index=index)
+            plain = search_products(session, world.officer, query, limit=limit, index=index)
+            assert [_shown(p) for p in listed] == [_shown(p) for p in plain], f"query {query!r}"
+    shown = {p.id: _shown(p) for p in search_listed(session, world.officer, "runner", index=index)}
+    assert shown[world.a.product.id][-1] == world.a.image.id  # the first image is found
+    # A holder's search is their own dossier, as before (ORM products from the SQL search).
+    assert [p.id for p in search_listed(session, world.b.holder, "runner", index=index)] == [world.b.product.id]
+
+
+def test_index_scan_matches_within_one_product_only(session, world, crowded_registry):  # noqa: F811
+    index = RegistryIndex()
+    search_listed(session, world.officer, "", index=index)
+    first, second = index._entries[0].text, index._entries[1].text
+    # The end of one product's text and the start of the next (adjacent in the joined text)
+    # never make a match, with or without the boundary between them.
+    for query in (first[-4:] + second[:4], first[-4:] + "\x1e" + second[:4], "run\x1eners"):
+        listed = [p.id for p in search_listed(session, world.officer, query, index=index)]
+        assert listed == [p.id for p in search_products(session, world.officer, query, index=index)], repr(query)
+        assert index._entries[1].product_id not in listed or query.lower() in second
+
+
+def test_registry_page_is_the_same_as_from_orm_products(signed_in, world, crowded_registry, monkeypatch):  # noqa: F811
+    officer = signed_in(world.officer)
+    for query in ("runner", "alpha", "4006381333931", "zzzz-nothing", ""):
+        page = officer.get(f"/registry?q={query}").get_data(as_text=True)
+        with monkeypatch.context() as patch:
+            patch.setattr(registry_browse, "search_listed", search_products)
+            plain = officer.get(f"/registry?q={query}").get_data(as_text=True)
+        assert same_page(page) == same_page(plain), query
 
 
 # -- form fields -------------------------------------------------------------------------------
