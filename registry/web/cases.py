@@ -10,10 +10,14 @@ from flask_login import login_required
 from registry.extensions import db
 from registry.forms import apply_service_errors
 from registry.forms.cases import DetainForm, TransitionForm
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload, selectinload
+from functools import cache
 
-from registry.models import CaseEvent, Check, DetentionCase, HolderResponse, Product, Role
+from sqlalchemy import Select, bindparam, exists, select
+from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
+
+from registry.models import (CaseEvent, CheckPhoto, DetentionCase, EvidenceExport, HolderResponse, Product, Role,
+                             Sample)
 from registry.services import cases as case_service
 from registry.services import checks as check_service
 from registry.services import evidence
@@ -82,11 +86,7 @@ def case_page(case_id: int, *, status: int = 200, draft: dict | None = None):
     # Everything the page shows, in a few queries rather than one per relationship as the
     # template reaches it; get_case below then finds it loaded (and checks who may see it). Held
     # in a name: the session keeps only weak references to what it loaded.
-    loaded = db.session.scalar(select(DetentionCase).where(DetentionCase.id == case_id).options(
-        joinedload(DetentionCase.check).selectinload(Check.photos), joinedload(DetentionCase.organisation),
-        joinedload(DetentionCase.right), selectinload(DetentionCase.events).joinedload(CaseEvent.actor),
-        selectinload(DetentionCase.responses).joinedload(HolderResponse.actor),
-        selectinload(DetentionCase.samples)))
+    loaded, has_exports = _load_case_page(case_id)  # noqa: F841
     case = case_service.get_case(db.session, user, case_id)
     profile = profiles().get(case.jurisdiction)
     case_service.apply_deemed_consent(db.session, case, profile)  # when anyone looks at an overdue case
@@ -104,8 +104,42 @@ def case_page(case_id: int, *, status: int = 200, draft: dict | None = None):
                            next_deadline=case_service.next_deadline(case, profile) if profile else None,
                            transitions=case_service.available_transitions(case, user),
                            states=case_service.STATES, form=TransitionForm(),
-                           exports=evidence.exports_of(db.session, user, case.id)
+                           exports=(evidence.exports_of(db.session, user, case.id) if has_exports else [])
                            if user.role in evidence.EXPORT_ROLES else None, draft=draft or {}), status
+
+
+@cache
+def _case_page_statement() -> Select:
+    """The case with what its page shows of it, and whether it has any holder's answers,
+    samples, photos or evidence packages: those it has none of (most cases, until late) are then
+    known to be empty without a query each. Built once: only the case's id changes."""
+    return (select(DetentionCase,
+                   exists().where(HolderResponse.case_id == DetentionCase.id),
+                   exists().where(Sample.case_id == DetentionCase.id),
+                   exists().where(CheckPhoto.check_id == DetentionCase.check_id),
+                   exists().where(EvidenceExport.case_id == DetentionCase.id))
+            .where(DetentionCase.id == bindparam("case_id"))
+            .options(joinedload(DetentionCase.check), joinedload(DetentionCase.organisation),
+                     joinedload(DetentionCase.right), selectinload(DetentionCase.events).joinedload(CaseEvent.actor)))
+
+
+def _load_case_page(case_id: int) -> tuple[DetentionCase | None, bool]:
+    """The case as its page shows it (see ``_case_page_statement``), its collections loaded as
+    the relationships would load them (in the same order), the empty ones without a query; and
+    whether it has evidence packages."""
+    row = db.session.execute(_case_page_statement(), {"case_id": case_id}).one_or_none()
+    if row is None:
+        return None, False
+    case, responses, samples, photos, exports = row
+    set_committed_value(case, "responses", list(db.session.scalars(
+        select(HolderResponse).where(HolderResponse.case_id == case.id).options(joinedload(HolderResponse.actor))
+        .order_by(HolderResponse.id))) if responses else [])
+    set_committed_value(case, "samples", list(db.session.scalars(
+        select(Sample).where(Sample.case_id == case.id).order_by(Sample.id))) if samples else [])
+    set_committed_value(case.check, "photos", list(db.session.scalars(
+        select(CheckPhoto).where(CheckPhoto.check_id == case.check_id).order_by(CheckPhoto.position)))
+        if photos else [])
+    return case, exports
 
 
 def seen_version() -> int | None:

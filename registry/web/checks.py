@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
+from sqlalchemy.orm import joinedload, selectinload
 
 from registry.extensions import db
 from registry.forms import apply_service_errors
 from registry.forms.checks import CheckForm, DecisionForm, VerdictForm
-from registry.models import Check, CheckPhoto, DetentionCase, Product, ReferenceImage, Role, Suggestion
+from registry.models import (Check, CheckPhoto, DetentionCase, Organisation, Product, ReferenceImage, Right, Role,
+                             Suggestion)
 from registry.services import checks as check_service
 from registry.services.errors import Conflict, NotFound, ValidationError
 from registry.web.common import actor, blobs, commit, form_values, roles_required, upload_policy
@@ -69,18 +73,35 @@ def _prefill_from_bulk_hit(form: CheckForm, hit_id: int) -> None:
 @bp.get("/<int:check_id>")
 @customs
 def show(check_id: int):
+    # The check, its officer and suggestions and the id of its case (if any) in two queries;
+    # get_check then finds the check loaded. Held in names: the session keeps only weak
+    # references to what it loaded.
+    loaded, case_id = db.session.execute(_check_page_statement(), {"check_id": check_id}).one_or_none() or (None, None)
     check = check_service.get_check(db.session, actor(), check_id)
     image_ids = {e["reference_image_id"] for s in check.suggestions for e in s.evidence if e.get("reference_image_id")}
     references = {i.id: i for i in db.session.scalars(select(ReferenceImage).where(ReferenceImage.id.in_(image_ids)))
                   } if image_ids else {}
     right_ids = [s.right_id for s in check.suggestions if s.right_id]
-    products = {}
-    for product in (db.session.scalars(select(Product).where(Product.right_id.in_(right_ids)).order_by(Product.name))
-                    if right_ids else ()):
-        products.setdefault(product.right_id, []).append(product)
-    case = db.session.scalar(select(DetentionCase).where(DetentionCase.check_id == check.id))
+    products, rights = {}, []
+    if right_ids:
+        # What the page shows of each suggested right (its holder's contacts, its products'
+        # features) in three queries, not three for each right and one for each product.
+        rights = db.session.scalars(select(Right).where(Right.id.in_(right_ids))
+                                    .options(joinedload(Right.organisation).selectinload(Organisation.contacts))).all()
+        for product in db.session.scalars(select(Product).where(Product.right_id.in_(right_ids))
+                                          .options(selectinload(Product.features)).order_by(Product.name)):
+            products.setdefault(product.right_id, []).append(product)
     return render_template("checks/show.html", check=check, references=references, products=products,
-                           verdict_form=VerdictForm(), decision_form=DecisionForm(), case=case)
+                           verdict_form=VerdictForm(), decision_form=DecisionForm(), case_id=case_id)
+
+
+@cache
+def _check_page_statement() -> Select:
+    """A check with what its page shows, and the id of the case opened for it (or None). Built
+    once: only the check's id changes."""
+    return (select(Check, select(DetentionCase.id).where(DetentionCase.check_id == Check.id).scalar_subquery())
+            .where(Check.id == bindparam("check_id"))
+            .options(joinedload(Check.officer), selectinload(Check.suggestions)))
 
 
 @bp.post("/<int:check_id>/suggestions/<int:suggestion_id>/verdict")

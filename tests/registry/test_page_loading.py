@@ -1,10 +1,11 @@
 """The read pages loaded and drawn for less give exactly what they gave before.
 
-The registry search reads what it shows in one Core query; form fields are drawn without a
-second pass through Flask's ``render_template`` and kept by their params; each role's menu is
-built once. Each test here compares a page or a fragment with what the plain way makes (ORM
-products, the library's own widget rendering), and shows that nothing kept for one user
-reaches another.
+The registry search, the case page and the check page read what they show in fewer queries
+(Core rows, empty collections known without a query, one statement for a check and its case);
+form fields are drawn without a second pass through Flask's ``render_template`` and kept by
+their params; each role's menu is built once. Each test here compares a page or a fragment with
+what the plain way makes (every relationship loaded as the template reaches it, the library's
+own widget rendering), and shows that nothing kept for one user reaches another.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import random
 import re
 
 import pytest
+from flask import render_template
 from flask_login import login_user
 from govuk_frontend_wtf.gov_form_base import GovFormBase
 from markupsafe import Markup
@@ -22,10 +24,13 @@ from registry.extensions import db
 from registry.forms import widgets
 from registry.forms.checks import CheckForm, DecisionForm, VerdictForm
 from registry.forms.dossier import SearchForm
-from registry.models import Product, Role, User
+from registry.models import Check, DetentionCase, Product, Role, User
+from registry.services import cases, evidence
 from registry.services.registry_search import RegistryIndex, search_listed, search_products
+from registry.web import cases as case_pages
 from registry.web import navigation
 from registry.web import registry_browse
+from tests.registry.test_evidence import PROFILES, case, signer  # noqa: F401  (fixtures)
 from tests.registry.test_registry_search import _queries, crowded_registry  # noqa: F401  (fixture)
 
 
@@ -76,6 +81,108 @@ def test_registry_page_is_the_same_as_from_orm_products(signed_in, world, crowde
             patch.setattr(registry_browse, "search_listed", search_products)
             plain = officer.get(f"/registry?q={query}").get_data(as_text=True)
         assert same_page(page) == same_page(plain), query
+
+
+# -- case page ---------------------------------------------------------------------------------
+
+def _plain_case_page(case_id: int) -> tuple[None, bool]:
+    """Nothing loaded ahead: the template reaches every relationship itself, exports are read."""
+    return None, True
+
+
+def test_case_page_is_the_same_as_with_every_relationship_loaded_plainly(
+        app, session, world, blobs, signer, case, signed_in, monkeypatch):  # noqa: F811
+    evidence.export_evidence(session, world.legal, blobs, signer, case.id, profiles=PROFILES)
+    session.commit()
+    full = case
+    empty = cases.open_detention(session, world.officer, PROFILES, _bare_check(session, world).id, {
+        "jurisdiction": "EU", "procedure": "standard", "legal_basis": "ex_officio",
+        "office": "Hamburg customs office", "office_country": "DE"})
+    session.commit()
+    for user in (world.officer, world.legal, world.a.holder, world.admin):
+        client = signed_in(user)
+        for item in (full, empty):
+            if user.role == Role.HOLDER and item.organisation_id != user.organisation_id:
+                continue
+            page = client.get(f"/cases/{item.id}").get_data(as_text=True)
+            with monkeypatch.context() as patch:
+                patch.setattr(case_pages, "_load_case_page", _plain_case_page)
+                plain = client.get(f"/cases/{item.id}").get_data(as_text=True)
+            assert same_page(page) == same_page(plain), (user.email, item.id)
+    officer_page = signed_in(world.officer).get(f"/cases/{full.id}").get_data(as_text=True)
+    for shown in ("Photo 1 of the detained goods", "S-1", "the embossed logo is printed, not embossed",
+                  "Download"):
+        assert shown in officer_page
+    legal_page = signed_in(world.legal).get(f"/cases/{empty.id}").get_data(as_text=True)
+    assert "No photos." in legal_page and "No samples taken." in legal_page and "Download" not in legal_page
+
+
+def test_each_case_view_is_still_audited(session, world, case, signed_in):  # noqa: F811
+    from registry.models import AuditEvent
+
+    def views() -> int:
+        session.expire_all()
+        return len(session.scalars(select(AuditEvent).where(AuditEvent.action == "case.view",
+                                                            AuditEvent.object_id == case.id)).all())
+
+    before = views()
+    client = signed_in(world.officer)
+    for _ in range(3):
+        assert client.get(f"/cases/{case.id}").status_code == 200
+    assert views() == before + 3
+
+
+def _bare_check(session, world) -> Check:
+    """A check with no photos, suggestions or case."""
+    check = Check(officer_id=world.officer.id, declared_brand="Nothing Like It", description="plain boxes",
+                  snapshot_id="snap", thresholds_version="t/1")
+    session.add(check)
+    session.commit()
+    return check
+
+
+# -- check page --------------------------------------------------------------------------------
+
+def _plain_check_page(app, user_id: int, check_id: int) -> str:
+    """The check page as it was made before: the check got by id, every relationship loaded as
+    the template reaches it, the case read as an object."""
+    with app.test_request_context(f"/checks/{check_id}"):
+        app.preprocess_request()  # the CSP nonce, as for a request served
+        login_user(db.session.get(User, user_id))
+        check = db.session.get(Check, check_id)
+        image_ids = {e["reference_image_id"] for s in check.suggestions for e in s.evidence
+                     if e.get("reference_image_id")}
+        from registry.models import ReferenceImage
+
+        references = {i.id: i for i in db.session.scalars(
+            select(ReferenceImage).where(ReferenceImage.id.in_(image_ids)))} if image_ids else {}
+        right_ids = [s.right_id for s in check.suggestions if s.right_id]
+        products = {}
+        for product in (db.session.scalars(select(Product).where(Product.right_id.in_(right_ids))
+                                           .order_by(Product.name)) if right_ids else ()):
+            products.setdefault(product.right_id, []).append(product)
+        found = db.session.scalar(select(DetentionCase).where(DetentionCase.check_id == check.id))
+        html = render_template("checks/show.html", check=check, references=references, products=products,
+                               verdict_form=VerdictForm(), decision_form=DecisionForm(),
+                               case_id=found.id if found else None)
+        db.session.rollback()
+        return html
+
+
+def test_check_page_is_the_same_as_with_every_relationship_loaded_plainly(app, session, world, case, signed_in):  # noqa: F811
+    detained = case.check_id
+    bare = _bare_check(session, world).id
+    session.expire_all()
+    for user in (world.officer, world.legal, world.admin):
+        client = signed_in(user)
+        for check_id in (detained, bare):
+            page = client.get(f"/checks/{check_id}").get_data(as_text=True)
+            session.expire_all()
+            assert same_page(page) == same_page(_plain_check_page(app, user.id, check_id)), (user.email, check_id)
+    page = signed_in(world.officer).get(f"/checks/{detained}").get_data(as_text=True)
+    assert f"case #{case.id}" in page and "How to recognise genuine ALPHA Runner R1" in page
+    assert "contact@alpha.example" in page and "COVERT-CANARY-ALPHA" in page
+    assert "Detain and open a case" in signed_in(world.officer).get(f"/checks/{bare}").get_data(as_text=True)
 
 
 # -- form fields -------------------------------------------------------------------------------
