@@ -91,8 +91,10 @@ def show(check_id: int):
         for product in db.session.scalars(select(Product).where(Product.right_id.in_(right_ids))
                                           .options(selectinload(Product.features)).order_by(Product.name)):
             products.setdefault(product.right_id, []).append(product)
+    # The decision form only where the page shows it (each form makes a CSRF token).
+    deciding = actor().role == Role.OFFICER and check.decision is None
     return render_template("checks/show.html", check=check, references=references, products=products,
-                           verdict_form=VerdictForm(), decision_form=DecisionForm(), case_id=case_id)
+                           decision_form=DecisionForm() if deciding else None, case_id=case_id)
 
 
 @cache

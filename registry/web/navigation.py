@@ -1,4 +1,5 @@
-"""Values every template gets: the navigation for the signed-in user's role."""
+"""Values every template gets: the navigation for the signed-in user's role, and the GOV.UK
+macros the pages use."""
 
 from __future__ import annotations
 
@@ -10,6 +11,19 @@ from flask_login import current_user
 from registry.models import Role
 
 _EXTENSION = "registry.navigation"
+_MACROS = "registry.page_macros"
+
+#: The GOV.UK Frontend macros base.html and the pages extending it use, by component folder.
+#: Given to every template as values (the macros themselves, as an import would give them),
+#: found once per app: importing six macro files on every page cost more than the menu.
+PAGE_MACROS = {
+    "govukErrorSummary": "error-summary",
+    "govukNotificationBanner": "notification-banner",
+    "govukSummaryList": "summary-list",
+    "govukTag": "tag",
+    "govukBackLink": "back-link",
+    "govukWarningText": "warning-text",
+}
 
 
 def _items(role: Role) -> list[tuple[str, str]]:
@@ -52,10 +66,21 @@ def menu(role: Role) -> tuple[tuple[str, str], ...]:
     return found
 
 
+def page_macros() -> dict:
+    """``PAGE_MACROS`` by name: each macro as ``{% from ... import ... %}`` gives it."""
+    found = current_app.extensions.get(_MACROS)
+    if found is None:
+        environment = current_app.jinja_env
+        found = current_app.extensions[_MACROS] = {
+            name: getattr(environment.get_template(f"govuk_frontend_jinja/components/{folder}/macro.html").module, name)
+            for name, folder in PAGE_MACROS.items()}
+    return found
+
+
 def template_context() -> dict:
     items = menu(current_user.role) if current_user.is_authenticated else ()
     # The most specific item containing the current page is the active one.
     matches = [href for _, href in items if request.path == href or request.path.startswith(href + "/")]
     active = max(matches, key=len, default=None)
     navigation = [{"href": href, "text": text, "active": href == active} for text, href in items]
-    return {"navigation": navigation, "Role": Role, "today": date.today()}
+    return {"navigation": navigation, "Role": Role, "today": date.today(), **page_macros()}

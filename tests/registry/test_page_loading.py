@@ -266,3 +266,21 @@ def test_each_role_gets_its_own_menu_whoever_asked_first(app, world, signed_in):
     beta = _menu(signed_in(world.b.holder).get("/dossier/products").get_data(as_text=True))
     assert beta == seen[Role.HOLDER]
     assert not any("Alpha" in text or "Beta" in text for text, _, _ in beta)
+
+
+def test_page_macros_given_to_templates_draw_as_imported_ones(app, world):
+    params = {"govukTag": {"text": "detain", "classes": "govuk-tag--red"},
+              "govukBackLink": {"href": "/checks", "text": "All checks"},
+              "govukWarningText": {"text": "Overdue <since> today", "iconFallbackText": "Warning"},
+              "govukSummaryList": {"rows": [{"key": {"text": "Goods"}, "value": {"text": "shoes & bags"}}]},
+              "govukErrorSummary": {"titleText": "There is a problem", "errorList": [{"text": "wrong"}]},
+              "govukNotificationBanner": {"type": "success", "text": "Saved."}}
+    with app.test_request_context("/checks"):
+        login_user(db.session.get(User, world.officer.id))
+        for name, folder in navigation.PAGE_MACROS.items():
+            imported = app.jinja_env.from_string(
+                f'{{% from "govuk_frontend_jinja/components/{folder}/macro.html" import {name} %}}{{{{ {name}(p) }}}}')
+            given = app.jinja_env.from_string(f"{{{{ {name}(p) }}}}")
+            context = {"p": params[name]}
+            app.update_template_context(context)
+            assert given.render(context) == imported.render(p=params[name]), name
