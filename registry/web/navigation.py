@@ -9,6 +9,7 @@ from flask import current_app, request, url_for
 from flask_login import current_user
 
 from registry.models import Role
+from registry.web.fragments import KeptMacro
 
 _EXTENSION = "registry.navigation"
 _MACROS = "registry.page_macros"
@@ -67,12 +68,14 @@ def menu(role: Role) -> tuple[tuple[str, str], ...]:
 
 
 def page_macros() -> dict:
-    """``PAGE_MACROS`` by name: each macro as ``{% from ... import ... %}`` gives it."""
+    """``PAGE_MACROS`` by name: each macro as ``{% from ... import ... %}`` gives it, its HTML
+    kept by its params (``registry.web.fragments``: the same tags and back links on every page)."""
     found = current_app.extensions.get(_MACROS)
     if found is None:
         environment = current_app.jinja_env
         found = current_app.extensions[_MACROS] = {
-            name: getattr(environment.get_template(f"govuk_frontend_jinja/components/{folder}/macro.html").module, name)
+            name: KeptMacro(name, getattr(environment.get_template(
+                f"govuk_frontend_jinja/components/{folder}/macro.html").module, name))
             for name, folder in PAGE_MACROS.items()}
     return found
 

@@ -28,7 +28,7 @@ from registry.models import Check, DetentionCase, Product, Role, User
 from registry.services import cases, evidence
 from registry.services.registry_search import RegistryIndex, search_listed, search_products
 from registry.web import cases as case_pages
-from registry.web import navigation
+from registry.web import fragments, navigation
 from registry.web import registry_browse
 from tests.registry.test_evidence import PROFILES, case, signer  # noqa: F401  (fixtures)
 from tests.registry.test_registry_search import _queries, crowded_registry  # noqa: F401  (fixture)
@@ -207,7 +207,7 @@ def test_fields_are_drawn_as_the_library_draws_them(app, world, monkeypatch):
         with monkeypatch.context() as patch:
             patch.setattr(widgets._Drawn, "render", GovFormBase.render)  # the library's own drawing
             library = [field(**kwargs) for field in fields for kwargs in calls]
-    assert len(fields) >= 20 and len(widgets.rendered_fields(app)) > 0
+    assert len(fields) >= 20 and len(fragments.fragments(app)) > 0
     assert ours == library and again == library
     assert any("keep this under 200 characters" in html for html in ours)
     assert any("looked &lt;fake&gt; &amp; cheap" in html for html in ours)
@@ -224,13 +224,14 @@ def test_kept_fields_never_carry_one_users_values_to_another(app, world, signed_
 
 
 def test_kept_fields_are_told_apart_by_type_and_order():
-    assert widgets.frozen({"text": "1"}) != widgets.frozen({"text": 1})
-    assert widgets.frozen({"v": True}) != widgets.frozen({"v": 1})
-    assert widgets.frozen({"html": Markup("<b>")}) != widgets.frozen({"html": "<b>"})
-    assert widgets.frozen({"a": 1, "b": 2}) != widgets.frozen({"b": 2, "a": 1})
-    with pytest.raises(widgets._NotPlain):
-        widgets.frozen({"value": object()})
-    kept = widgets.RenderedFields(size=2)
+    frozen = fragments.frozen
+    assert frozen({"text": "1"}) != frozen({"text": 1})
+    assert frozen({"v": True}) != frozen({"v": 1})
+    assert frozen({"html": Markup("<b>")}) != frozen({"html": "<b>"})
+    assert frozen({"a": 1, "b": 2}) != frozen({"b": 2, "a": 1})
+    with pytest.raises(fragments.NotPlain):
+        frozen({"value": object()})
+    kept = fragments.Fragments(size=2)
     for n in range(3):
         kept.put(("t", n), Markup(str(n)))
     assert len(kept) == 2 and kept.get(("t", 0)) is None and kept.get(("t", 2)) == "2"
@@ -283,4 +284,8 @@ def test_page_macros_given_to_templates_draw_as_imported_ones(app, world):
             given = app.jinja_env.from_string(f"{{{{ {name}(p) }}}}")
             context = {"p": params[name]}
             app.update_template_context(context)
-            assert given.render(context) == imported.render(p=params[name]), name
+            expected = imported.render(p=params[name])
+            assert given.render(context) == expected and given.render(context) == expected, name  # drawn, kept
+        assert navigation.page_macros()["govukTag"](params={"text": "x"}) == \
+            app.jinja_env.from_string('{% from "govuk_frontend_jinja/components/tag/macro.html" import govukTag %}'
+                                      '{{ govukTag(params={"text": "x"}) }}').render()  # by keyword: simply run
