@@ -289,3 +289,37 @@ def test_page_macros_given_to_templates_draw_as_imported_ones(app, world):
         assert navigation.page_macros()["govukTag"](params={"text": "x"}) == \
             app.jinja_env.from_string('{% from "govuk_frontend_jinja/components/tag/macro.html" import govukTag %}'
                                       '{{ govukTag(params={"text": "x"}) }}').render()  # by keyword: simply run
+
+
+def _case_of(session, world, tenant) -> DetentionCase:
+    """A case opened under ``tenant``'s right."""
+    from registry.models import Suggestion
+
+    check = Check(officer_id=world.officer.id, declared_brand=tenant.right.mark_text, description="boxes of shoes",
+                  snapshot_id="snap", thresholds_version="t/1")
+    check.suggestions.append(Suggestion(rank=1, right_id=tenant.right.id, brand_name=tenant.right.mark_text,
+                                        score=0.9, recommendation="detain", signals=[], evidence=[]))
+    session.add(check)
+    session.commit()
+    opened = cases.open_detention(session, world.officer, PROFILES, check.id, {
+        "jurisdiction": "EU", "procedure": "standard", "legal_basis": "application",
+        "office": "Hamburg customs office", "office_country": "DE", "goods_description": f"shoes of {tenant.right.mark_text}"})
+    session.commit()
+    return opened
+
+
+def test_kept_fragments_never_carry_one_organisations_case_to_another(session, world, signed_in):
+    # Both cases' pages draw the same macros (summary list, tags, back link) with each case's own
+    # values; every response is also searched for the other tenant's canaries (canary_sweep).
+    ours, theirs = _case_of(session, world, world.a), _case_of(session, world, world.b)
+    alpha, beta, officer = signed_in(world.a.holder), signed_in(world.b.holder), signed_in(world.officer)
+    for _ in range(2):
+        a_page = alpha.get(f"/cases/{ours.id}").get_data(as_text=True)
+        b_page = beta.get(f"/cases/{theirs.id}").get_data(as_text=True)
+        both = officer.get(f"/cases/{ours.id}").get_data(as_text=True) + officer.get(f"/cases/{theirs.id}").get_data(as_text=True)
+        assert "Alpha Brands GmbH" in a_page and "shoes of ALPHA" in a_page
+        assert "Beta Goods SA" not in a_page and "shoes of BETA" not in a_page
+        assert "Beta Goods SA" in b_page and "shoes of BETA" in b_page
+        assert "Alpha Brands GmbH" not in b_page and "shoes of ALPHA" not in b_page
+        assert "shoes of ALPHA" in both and "shoes of BETA" in both
+    assert alpha.get(f"/cases/{theirs.id}").status_code == 404
