@@ -13,7 +13,7 @@ from registry.forms.cases import DetainForm, TransitionForm
 from functools import cache
 
 from sqlalchemy import Select, bindparam, exists, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from registry.models import (CaseEvent, CheckPhoto, DetentionCase, EvidenceExport, HolderResponse, Product, Role,
@@ -109,36 +109,47 @@ def case_page(case_id: int, *, status: int = 200, draft: dict | None = None):
 
 
 @cache
-def _case_page_statement() -> Select:
+def _case_page_statements() -> dict[str, Select]:
     """The case with what its page shows of it, and whether it has any holder's answers,
     samples, photos or evidence packages: those it has none of (most cases, until late) are then
-    known to be empty without a query each. Built once: only the case's id changes."""
-    return (select(DetentionCase,
-                   exists().where(HolderResponse.case_id == DetentionCase.id),
-                   exists().where(Sample.case_id == DetentionCase.id),
-                   exists().where(CheckPhoto.check_id == DetentionCase.check_id),
-                   exists().where(EvidenceExport.case_id == DetentionCase.id))
-            .where(DetentionCase.id == bindparam("case_id"))
-            .options(joinedload(DetentionCase.check), joinedload(DetentionCase.organisation),
-                     joinedload(DetentionCase.right), selectinload(DetentionCase.events).joinedload(CaseEvent.actor)))
+    known to be empty without a query each; and each of its collections as its relationship
+    orders it. Built once: only the case's id changes."""
+    case_id = bindparam("case_id")
+    return {
+        "case": select(DetentionCase,
+                       exists().where(HolderResponse.case_id == DetentionCase.id),
+                       exists().where(Sample.case_id == DetentionCase.id),
+                       exists().where(CheckPhoto.check_id == DetentionCase.check_id),
+                       exists().where(EvidenceExport.case_id == DetentionCase.id))
+        .where(DetentionCase.id == case_id)
+        .options(joinedload(DetentionCase.check), joinedload(DetentionCase.organisation),
+                 joinedload(DetentionCase.right)),
+        "events": select(CaseEvent).where(CaseEvent.case_id == case_id).options(joinedload(CaseEvent.actor))
+        .order_by(CaseEvent.id),
+        "responses": select(HolderResponse).where(HolderResponse.case_id == case_id)
+        .options(joinedload(HolderResponse.actor)).order_by(HolderResponse.id),
+        "samples": select(Sample).where(Sample.case_id == case_id).order_by(Sample.id),
+        "photos": select(CheckPhoto).where(CheckPhoto.check_id == bindparam("check_id")).order_by(CheckPhoto.position),
+    }
 
 
 def _load_case_page(case_id: int) -> tuple[DetentionCase | None, bool]:
-    """The case as its page shows it (see ``_case_page_statement``), its collections loaded as
+    """The case as its page shows it (see ``_case_page_statements``), its collections loaded as
     the relationships would load them (in the same order), the empty ones without a query; and
     whether it has evidence packages."""
-    row = db.session.execute(_case_page_statement(), {"case_id": case_id}).one_or_none()
+    statements = _case_page_statements()
+    row = db.session.execute(statements["case"], {"case_id": case_id}).one_or_none()
     if row is None:
         return None, False
     case, responses, samples, photos, exports = row
-    set_committed_value(case, "responses", list(db.session.scalars(
-        select(HolderResponse).where(HolderResponse.case_id == case.id).options(joinedload(HolderResponse.actor))
-        .order_by(HolderResponse.id))) if responses else [])
-    set_committed_value(case, "samples", list(db.session.scalars(
-        select(Sample).where(Sample.case_id == case.id).order_by(Sample.id))) if samples else [])
-    set_committed_value(case.check, "photos", list(db.session.scalars(
-        select(CheckPhoto).where(CheckPhoto.check_id == case.check_id).order_by(CheckPhoto.position)))
-        if photos else [])
+
+    def read(name: str, **values: int) -> list:
+        return list(db.session.scalars(statements[name], values))
+
+    set_committed_value(case, "events", read("events", case_id=case.id))  # every case has its opening
+    set_committed_value(case, "responses", read("responses", case_id=case.id) if responses else [])
+    set_committed_value(case, "samples", read("samples", case_id=case.id) if samples else [])
+    set_committed_value(case.check, "photos", read("photos", check_id=case.check_id) if photos else [])
     return case, exports
 
 
