@@ -5,8 +5,9 @@ from __future__ import annotations
 from functools import cache
 
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import Select, bindparam, exists, select
 from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from registry.extensions import db
 from registry.forms import apply_service_errors
@@ -73,10 +74,10 @@ def _prefill_from_bulk_hit(form: CheckForm, hit_id: int) -> None:
 @bp.get("/<int:check_id>")
 @customs
 def show(check_id: int):
-    # The check, its officer and suggestions and the id of its case (if any) in two queries;
-    # get_check then finds the check loaded. Held in names: the session keeps only weak
-    # references to what it loaded.
-    loaded, case_id = db.session.execute(_check_page_statement(), {"check_id": check_id}).one_or_none() or (None, None)
+    # The check, its officer and the id of its case (if any) in one query, its suggestions in a
+    # second when it has any; get_check then finds the check loaded. Held in names: the session
+    # keeps only weak references to what it loaded.
+    loaded, case_id = _load_check_page(check_id)  # noqa: F841
     check = check_service.get_check(db.session, actor(), check_id)
     image_ids = {e["reference_image_id"] for s in check.suggestions for e in s.evidence if e.get("reference_image_id")}
     references = {i.id: i for i in db.session.scalars(select(ReferenceImage).where(ReferenceImage.id.in_(image_ids)))
@@ -98,12 +99,30 @@ def show(check_id: int):
 
 
 @cache
-def _check_page_statement() -> Select:
-    """A check with what its page shows, and the id of the case opened for it (or None). Built
-    once: only the check's id changes."""
-    return (select(Check, select(DetentionCase.id).where(DetentionCase.check_id == Check.id).scalar_subquery())
-            .where(Check.id == bindparam("check_id"))
-            .options(joinedload(Check.officer), selectinload(Check.suggestions)))
+def _check_page_statements() -> dict[str, Select]:
+    """A check with its officer, the id of the case opened for it (or None) and whether it has
+    any suggestions (most checks have none: then no query for them); and its suggestions as
+    their relationship orders them. Built once: only the check's id changes."""
+    check_id = bindparam("check_id")
+    return {
+        "check": select(Check, select(DetentionCase.id).where(DetentionCase.check_id == Check.id).scalar_subquery(),
+                        exists().where(Suggestion.check_id == Check.id))
+        .where(Check.id == check_id).options(joinedload(Check.officer)),
+        "suggestions": select(Suggestion).where(Suggestion.check_id == check_id).order_by(Suggestion.rank),
+    }
+
+
+def _load_check_page(check_id: int) -> tuple[Check | None, int | None]:
+    """The check as its page shows it, its suggestions loaded as the relationship would load
+    them (none without a query when it has none); and the id of its case."""
+    statements = _check_page_statements()
+    row = db.session.execute(statements["check"], {"check_id": check_id}).one_or_none()
+    if row is None:
+        return None, None
+    check, case_id, suggested = row
+    set_committed_value(check, "suggestions", list(db.session.scalars(statements["suggestions"], {"check_id": check.id}))
+                        if suggested else [])
+    return check, case_id
 
 
 @bp.post("/<int:check_id>/suggestions/<int:suggestion_id>/verdict")
