@@ -17,6 +17,9 @@ from sqlalchemy.engine import Engine
 # Environment variables read, with the config key each one sets.
 _ENVIRONMENT = {
     "DATABASE_URL": "SQLALCHEMY_DATABASE_URI",
+    # PostgreSQL: the role that owns the tables and runs ``flask db upgrade``; the application
+    # itself connects (DATABASE_URL) as a member of ``registry_app``, which owns nothing.
+    "MIGRATION_DATABASE_URL": "MIGRATION_DATABASE_URI",
     "SECRET_KEY": "SECRET_KEY",
     "BLOB_DIR": "BLOB_DIR",
     "SIGNING_KEY_FILE": "SIGNING_KEY_FILE",
@@ -122,7 +125,7 @@ def from_environment(environ: os._Environ[str] | dict[str, str] = os.environ) ->
             config[key] = value.strip().lower() in {"1", "true", "yes", "on"}
         elif key in _INTEGER_KEYS:
             config[key] = int(value)
-        elif key == "SQLALCHEMY_DATABASE_URI":
+        elif key in ("SQLALCHEMY_DATABASE_URI", "MIGRATION_DATABASE_URI"):
             config[key] = normalise_database_url(value)
         else:
             config[key] = value

@@ -35,13 +35,15 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 
 def init_database(app: Flask) -> None:
+    from registry.services import tenancy  # noqa: F401  (sets each transaction's tenant)
+
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS, render_as_batch=True)
 
 
 def init_security(app: Flask) -> None:
-    from registry.services import auth
+    from registry.services import auth, tenancy
 
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
@@ -51,7 +53,9 @@ def init_security(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(token: str):
-        return auth.load_session(db.session, token)
+        user = auth.load_session(db.session, token)
+        tenancy.bind_actor(db.session, user)  # the database's line follows the signed-in user
+        return user
 
     csrf.init_app(app)
     limiter.init_app(app)

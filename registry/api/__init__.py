@@ -23,7 +23,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from registry.extensions import csrf, db, limiter
 from registry.models import IdempotentReply
-from registry.services import api_tokens
+from registry.services import api_tokens, tenancy
 from registry.services.errors import Conflict, Forbidden, NotFound, ValidationError
 
 PREFIX = "/api/v1"
@@ -106,6 +106,7 @@ def authenticate() -> None:
     if found is None:
         raise _Unauthorised("the API token is unknown, revoked, or no longer matches its user's role")
     g.api_token, g.api_user = found
+    tenancy.bind_actor(db.session, g.api_user)
     if db.session.is_modified(g.api_token):
         db.session.commit()  # last_used_at, when it moved
 

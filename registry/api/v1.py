@@ -14,7 +14,7 @@ from registry.api import commit_keeping_loaded, configure_blueprint, current_api
 from registry.api import schemas as s
 from registry.extensions import db
 from registry.models import BulkHit, Product, Role, Supplier
-from registry.services import audit, bulk, cases as case_service, checks as check_service, products, suppliers
+from registry.services import audit, bulk, cases as case_service, checks as check_service, products, suppliers, tenancy
 from registry.services.auth import require_role
 from registry.services.errors import ValidationError
 from registry.services.profiles import load_profiles
@@ -254,13 +254,8 @@ class DossierProduct(MethodView):
 
 
 def _own(model, object_id: int):
-    actor = _holder()
-    item = db.session.get(model, object_id)
-    if item is None or item.organisation_id != actor.organisation_id:
-        from registry.services.errors import NotFound
-
-        raise NotFound(f"{model.__tablename__[:-1]} {object_id}")
-    return item
+    """One of the calling holder's own objects, by the one tenant-scoped lookup path."""
+    return tenancy.get_visible(db.session, _holder(), model, object_id)
 
 
 @dossier.route("/dossier/products/<int:product_id>/images")

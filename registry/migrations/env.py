@@ -4,6 +4,7 @@ from logging.config import fileConfig
 from flask import current_app
 
 from alembic import context
+from sqlalchemy import pool
 
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
@@ -16,6 +17,17 @@ logger = logging.getLogger('alembic.env')
 
 
 def get_engine():
+    # The migrating role owns the tables; the application's own role (DATABASE_URL) may not
+    # create or alter them. Without MIGRATION_DATABASE_URL both are the same.
+    url = current_app.config.get('MIGRATION_DATABASE_URI')
+    if url:
+        from sqlalchemy import create_engine
+
+        from registry.config import normalise_database_url
+
+        engine = current_app.extensions.setdefault(
+            'migration_engine', create_engine(normalise_database_url(url), poolclass=pool.NullPool))
+        return engine
     try:
         # this works with Flask-SQLAlchemy<3 and Alchemical
         return current_app.extensions['migrate'].db.engine
@@ -104,6 +116,10 @@ def run_migrations_online():
         )
 
         with context.begin_transaction():
+            if connection.dialect.name == 'postgresql':
+                # Tables under row-level security are forced for their owner too: a data
+                # migration acts for every tenant (migration 0014). Local to this transaction.
+                connection.exec_driver_sql("SELECT set_config('registry.tenant', '*', true)")
             context.run_migrations()
 
 

@@ -13,6 +13,11 @@ from registry.models.base import Base, utcnow
 
 class AuditEvent(Base):
     __tablename__ = "audit_events"
+    # Anyone may append an event, but on PostgreSQL only customs staff and the event's own
+    # organisation may read it back (row-level security): an INSERT ... RETURNING by a rights
+    # holder, or by someone not yet signed in, would be refused. The id is drawn from the
+    # sequence first instead.
+    __table_args__ = {"implicit_returning": False}
 
     id: Mapped[int] = mapped_column(primary_key=True)
     #: Position in the chain, 1-based, without gaps.

@@ -13,7 +13,7 @@ from registry.models import ContactPerson, Organisation, OrganisationStatus, Rol
 from registry.services import auth, users
 from registry.services.errors import Conflict, ValidationError
 from registry.services.records import create_record, delete_record, update_record
-from registry.services.tenancy import get_editable, require_dossier_editor
+from registry.services.tenancy import for_every_tenant, get_editable, require_dossier_editor
 from registry.services.validation import parse_countries, parse_country
 
 
@@ -50,8 +50,11 @@ def register_organisation(session: Session, raw: Mapping[str, Any], *, user_name
                           email: str, password: str) -> User:
     """Self sign-up of a rights holder: the organisation waits for an administrator."""
     values = _profile_values(raw)
-    _check_name_free(session, values["name"])
-    organisation = create_record(session, None, Organisation(**values), "organisation")
+    # The applicant belongs to no organisation yet: the system checks the name against every
+    # organisation and creates theirs (the database would otherwise let the request see none).
+    with for_every_tenant(session):
+        _check_name_free(session, values["name"])
+        organisation = create_record(session, None, Organisation(**values), "organisation")
     # The caller rolls the organisation back if the account cannot be created.
     return users.create_user(session, None, email=email, name=user_name, password=password,
                              role=Role.HOLDER, organisation=organisation)

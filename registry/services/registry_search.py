@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from registry.models import Organisation, OrganisationStatus, Product, ReferenceImage, Right, Supplier, User
 from registry.models.dossier import current_generation
+from registry.services import tenancy
 from registry.services.tenancy import scoped
 
 #: Between the searchable fields of a product, so that a search never matches across two.
@@ -222,6 +223,8 @@ class _Joined:
 
 
 def _build_entries(session: Session) -> list[_Entry]:
+    if not tenancy.sees_every_tenant(session):  # shared by every officer once built
+        raise PermissionError("the search index is built from every tenant's registry, not from one tenant's view")
     rows = session.execute(_with_holder_and_mark(
         select(Product.id, Product.name, Product.model, Product.category, Product.gtins, Right.mark_text,
                Organisation.name))

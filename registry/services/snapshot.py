@@ -17,6 +17,7 @@ from matchers import PriceRange, Reference
 from matchers import Supplier as AuthorisedSupplier
 from registry.models import (ImageKind, Organisation, OrganisationStatus, Product, ReferenceImage,
                              Right, Supplier)
+from registry.services import tenancy
 from registry.storage import BlobStore
 
 # Images that show the brand as it appears on goods; documents do not.
@@ -39,6 +40,10 @@ def registry_references(session: Session, blobs: BlobStore, *, today: date | Non
     Returns the references and, per brand, the ids of its reference images in the order
     of ``Reference.images`` (so an engine's ``reference_image_index`` names a stored image).
     """
+    if not tenancy.sees_every_tenant(session):
+        # Cached and shared by every officer afterwards: built from one holder's view, it would
+        # silently miss every other holder's marks.
+        raise PermissionError("the engine is built from every tenant's registry, not from one tenant's view")
     today = today or date.today()
     rights = session.scalars(
         select(Right).join(Organisation, Organisation.id == Right.organisation_id)

@@ -3,14 +3,23 @@
 Rights holders see only their own organisation's objects; anything else is reported as not
 found, exactly as if it did not exist, so ids cannot be probed. Officers, legal staff and
 administrators read the whole registry; only a holder edits its own dossier.
+
+On PostgreSQL the database enforces the same line a second time (row-level security, migration
+0014): every transaction starts by setting ``registry.tenant`` from what ``bind`` was told,
+and the policies let it reach only that tenant's rows. A request binds its session to the
+signed-in user (or API token) as soon as it knows them; until then it reaches no tenant row.
+Work outside any request (command-line jobs, workers, the background bulk thread) acts for
+every tenant, as customs staff do.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from sqlalchemy import Select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, event, text
+from sqlalchemy.orm import Session, scoped_session
 
 from registry.models import Organisation, Role, User
 from registry.services.errors import Forbidden, NotFound
@@ -60,3 +69,69 @@ def scoped(statement: Select[Any], actor: User, model: Any) -> Select[Any]:
         return statement
     column = model.id if model is Organisation else model.organisation_id
     return statement.where(column == (actor.organisation_id or -1))
+
+
+# --- The database's own line (PostgreSQL row-level security) -----------------------------
+
+#: The tenant that reaches every row: customs staff, command-line jobs and workers.
+EVERY_TENANT = "*"
+#: The tenant of a request nobody has signed in to: no tenant row at all.
+NO_TENANT = ""
+_SETTING = text("SELECT set_config('registry.tenant', :tenant, true)")
+
+
+def tenant_of(actor: User | None) -> str:
+    """The tenant setting for what ``actor`` may read."""
+    if actor is None:
+        return NO_TENANT
+    if actor.sees_whole_registry:
+        return EVERY_TENANT
+    return str(actor.organisation_id) if actor.organisation_id is not None else NO_TENANT
+
+
+def bind(session: Session, tenant: str) -> None:
+    """From now on, ``session``'s transactions reach only ``tenant``'s rows (this one included)."""
+    if isinstance(session, scoped_session):
+        session = session()  # the request's own session, behind Flask-SQLAlchemy's proxy
+    session.info["tenant"] = tenant
+    if session.in_transaction():
+        connection = session.connection()
+        if connection.dialect.name == "postgresql":
+            connection.execute(_SETTING, {"tenant": tenant})
+
+
+def bind_actor(session: Session, actor: User | None) -> None:
+    bind(session, tenant_of(actor))
+
+
+@contextmanager
+def for_every_tenant(session: Session) -> Iterator[None]:
+    """A step the system takes across tenants on someone's behalf (a sign-up must find a name
+    free among every organisation); the session's own tenant is restored afterwards."""
+    previous = session.info.get("tenant", _default_tenant())
+    bind(session, EVERY_TENANT)
+    try:
+        yield
+    finally:
+        bind(session, previous)
+
+
+def sees_every_tenant(session: Session) -> bool:
+    """Whether the session's transactions reach every tenant's rows (always on SQLite)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return True
+    return session.info.get("tenant", _default_tenant()) == EVERY_TENANT
+
+
+def _default_tenant() -> str:
+    from flask import has_request_context
+
+    # A request is served for someone, and until it knows whom it reaches nothing; any other
+    # work (a command, a worker, a job's thread) is the system's own.
+    return NO_TENANT if has_request_context() else EVERY_TENANT
+
+
+@event.listens_for(Session, "after_begin")
+def _set_tenant(session: Session, _transaction, connection) -> None:
+    if connection.dialect.name == "postgresql":
+        connection.execute(_SETTING, {"tenant": session.info.get("tenant", _default_tenant())})

@@ -8,7 +8,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from registry.extensions import db, limiter
 from registry.forms import apply_service_errors
 from registry.forms.auth import ChangePasswordForm, LoginForm, SignupForm
-from registry.services import auth, organisations
+from registry.services import auth, organisations, tenancy
 from registry.services.errors import ValidationError
 from registry.web.common import actor, commit
 
@@ -37,6 +37,7 @@ def login():
         if user is None:
             form.form_errors.append("The e-mail address or password is not right, or the account is disabled.")
         else:
+            tenancy.bind_actor(db.session, user)  # signed in from here on
             auth.start_session(db.session, user)
             commit()
             login_user(user)
