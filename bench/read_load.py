@@ -39,6 +39,7 @@ def make_checks_and_cases(app, marks: list[str], count: int, seed: int) -> tuple
     """``count`` checks made as an officer makes them, and a case for each that found a brand."""
     from registry.extensions import db
     from registry.models import User
+    from registry.services import tenancy
     from registry.services.cases import open_detention
     from registry.services.checks import screen_declaration
     from registry.services.profiles import load_profiles
@@ -49,6 +50,7 @@ def make_checks_and_cases(app, marks: list[str], count: int, seed: int) -> tuple
     checks, cases = [], []
     with app.test_request_context():
         officer = db.session.query(User).filter_by(email=BENCH_OFFICER).one()
+        tenancy.bind_actor(db.session, officer)  # as signing in does
         for _ in range(count):
             brand = lookalike(rng.choice(marks), rng) if rng.random() < 0.1 else make_brand_name(rng)
             check = screen_declaration(db.session, officer, app.extensions["blobs"], app.extensions["engine"],

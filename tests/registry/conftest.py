@@ -41,7 +41,7 @@ def database_url(request, tmp_path_factory) -> str:
     if request.param == "postgresql":
         # Migrated by the owner; the application connects as production's does: a role that
         # owns no table, is no superuser, and is held to the row-level security policies.
-        from tests.conftest import as_application_role
+        from tests.pgroles import as_application_role
 
         return as_application_role(url)
     return url

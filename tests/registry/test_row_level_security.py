@@ -1,7 +1,7 @@
 """PostgreSQL row-level security: the database's own tenant line, behind the application's.
 
 The application's tests on PostgreSQL connect as production's application does (see
-``as_application_role`` in tests/conftest.py): a member of ``registry_app`` that owns no table
+``as_application_role`` in tests/pgroles.py): a member of ``registry_app`` that owns no table
 and is no superuser. These tests show that the policies of migration 0014 are in force for that
 role, that a query without the tenant setting reaches no tenant row, that each tenant setting
 reaches exactly its own rows, and that the pages and the API still keep one holder out of
