@@ -41,7 +41,13 @@ class BlobStore:
         digest = hashlib.sha256(data).hexdigest()
         target = self.path_for(digest)
         if target.exists() and target.stat().st_size == len(data):
-            return digest
+            # Stored before, perhaps long ago and no longer named by any row: it is about to be
+            # named again, so it is made young, or an orphan cleanup could remove it meanwhile.
+            try:
+                os.utime(target)
+                return digest
+            except FileNotFoundError:
+                pass  # removed by a cleanup just now: written again below
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
         try:

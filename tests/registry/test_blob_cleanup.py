@@ -112,6 +112,18 @@ def test_a_blob_named_by_a_row_committed_during_the_walk_is_kept(session, blobs,
     assert report.removed == [] and blobs.exists(digest)
 
 
+def test_an_old_orphan_stored_again_is_young_again_and_kept(session, blobs, world, stored):
+    # A photo uploaded once, its row never committed, is uploaded again: the new row will name
+    # the old file, so the cleanup must not take it for an old orphan.
+    data = png_bytes(size=(40, 40), colour=(9, 8, 7))
+    digest = blobs.put(data)
+    age(blobs.path_for(digest), TWO_HOURS)
+    assert blobs.put(data) == digest
+    report = blob_cleanup.clean_orphans(session, blobs)
+    assert digest not in report.removed and blobs.verify(digest)
+    assert report.kept_young >= 1
+
+
 def test_check_reports_rows_pointing_at_missing_or_damaged_blobs(app, session, blobs, world, stored):
     runner = app.test_cli_runner()
     assert runner.invoke(args=["blobs", "check"]).exit_code == 0
