@@ -567,9 +567,13 @@ def add_photos(session: Session, actor: User, blobs, policy, case_id: int,
     from registry.services.products import _display_name
     from registry.services.uploads import inspect_image, make_thumbnail
 
+    from registry.services.checks import MAX_PHOTOS
+
     case = _open_case_for_officer(session, actor, case_id, expected_version)
     if not photos:
         raise ValidationError({"photos": "choose one or more photos"})
+    if len(photos) > MAX_PHOTOS:  # as for a check: each is decoded and re-encoded in this request
+        raise ValidationError({"photos": f"add at most {MAX_PHOTOS} photos at a time"})
     infos = []
     for index, (data, filename) in enumerate(photos, start=1):
         try:

@@ -170,6 +170,10 @@ def test_notes_photos_and_samples(signed_in, session, world):
     bad = officer.post(f"/cases/{case.id}/photos", {"photos": [(io.BytesIO(b"<svg/>"), "x.svg")]},
                        content_type="multipart/form-data")
     assert "Nothing was recorded" in officer.get(bad.headers["Location"]).get_data(as_text=True)
+    too_many = officer.post(f"/cases/{case.id}/photos",
+                            {"photos": [(io.BytesIO(png_bytes()), f"p{i}.png") for i in range(11)]},
+                            content_type="multipart/form-data")
+    assert "add at most 10 photos at a time" in officer.get(too_many.headers["Location"]).get_data(as_text=True)
     officer.post(f"/cases/{case.id}/samples", {"reference": "S-17", "quantity": "2 pairs", "handed_to": "ALPHA lab"})
     session.expire_all()
     case = session.get(DetentionCase, case.id)
