@@ -25,7 +25,7 @@ from registry.services import notifications
 from registry.mail import mailer_from_config
 from registry.services.errors import Conflict, Forbidden, NotFound, ValidationError
 from registry.services.profiles import load_profiles
-from registry.web.common import actor, blobs, commit, form_values, roles_required, upload_policy
+from registry.web.common import actor, blobs, commit, form_values, roles_required, upload_policy, uploaded_photos
 
 bp = Blueprint("cases", __name__)
 
@@ -249,7 +249,7 @@ def add_note(case_id: int):
 @bp.post("/cases/<int:case_id>/photos")
 @roles_required(Role.OFFICER)
 def add_photos(case_id: int):
-    uploads = [(f.read(), f.filename or "") for f in request.files.getlist("photos") if f and f.filename]
+    uploads = uploaded_photos()
     return _officer_action(case_id, lambda: case_service.add_photos(db.session, actor(), blobs(), upload_policy(),
                                                                     case_id, uploads, expected_version=seen_version()),
                            "Photos added.")

@@ -16,7 +16,7 @@ from registry.models import (Check, CheckPhoto, DetentionCase, Organisation, Pro
                              Suggestion)
 from registry.services import checks as check_service
 from registry.services.errors import Conflict, NotFound, ValidationError
-from registry.web.common import actor, blobs, commit, form_values, roles_required, upload_policy
+from registry.web.common import actor, blobs, commit, form_values, roles_required, upload_policy, uploaded_photos
 
 bp = Blueprint("checks", __name__, url_prefix="/checks")
 customs = roles_required(Role.OFFICER, Role.LEGAL, Role.ADMIN)
@@ -37,7 +37,7 @@ def new():
     if not form.is_submitted() and request.args.get("bulk_hit", "").isdigit():
         _prefill_from_bulk_hit(form, int(request.args["bulk_hit"]))
     if form.validate_on_submit():
-        uploads = [(f.read(), f.filename or "") for f in request.files.getlist("photos") if f and f.filename]
+        uploads = uploaded_photos()
         try:
             check = check_service.screen_declaration(
                 db.session, actor(), blobs(), current_app.extensions["engine"], upload_policy(),

@@ -5,9 +5,10 @@ from __future__ import annotations
 from functools import wraps
 from typing import Any, Callable
 
-from flask import abort, current_app, flash
+from flask import abort, current_app, flash, request
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
+from werkzeug.datastructures import FileStorage
 
 from registry.extensions import db
 from registry.models import Role, User
@@ -43,6 +44,17 @@ def blobs() -> BlobStore:
 def registry_index() -> RegistryIndex:
     """This process's search index over the whole registry (see ``services.registry_search``)."""
     return current_app.extensions.setdefault("registry_index", RegistryIndex())
+
+
+def image_bytes(upload: FileStorage) -> bytes:
+    """An uploaded image's bytes, read no further than one byte past the image limit: a larger
+    file is refused as too large all the same, without the rest of it held in memory."""
+    return upload.stream.read(current_app.config["MAX_IMAGE_BYTES"] + 1)
+
+
+def uploaded_photos() -> list[tuple[bytes, str]]:
+    """The request's ``photos`` files, each as (bytes, client file name)."""
+    return [(image_bytes(f), f.filename or "") for f in request.files.getlist("photos") if f and f.filename]
 
 
 def upload_policy() -> UploadPolicy:

@@ -19,7 +19,7 @@ from registry.services.errors import ValidationError
 from registry.services.registry_search import search_products, supplier_count
 from registry.services.reminders import protection_reminders
 from registry.services.tenancy import get_visible
-from registry.web.common import actor, blobs, commit, form_values, roles_required, upload_policy
+from registry.web.common import actor, blobs, commit, form_values, roles_required, image_bytes, upload_policy
 
 bp = Blueprint("dossier", __name__, url_prefix="/dossier")
 holder_only = roles_required(Role.HOLDER)
@@ -188,7 +188,7 @@ def upload_logo(right_id: int):
             form.image.errors = ["Choose an image file"]
         else:
             done = _save(form, lambda: product_service.add_reference_image(
-                db.session, actor(), blobs(), upload_policy(), kind="logo", data=upload.read(),
+                db.session, actor(), blobs(), upload_policy(), kind="logo", data=image_bytes(upload),
                 filename=upload.filename, right_id=right_id), "Logo uploaded.",
                 url_for("dossier.right", right_id=right_id))
             if done:
@@ -286,7 +286,7 @@ def upload_image(product_id: int):
         else:
             done = _save(form, lambda: product_service.add_reference_image(
                 db.session, actor(), blobs(), upload_policy(), kind=form.kind.data,
-                data=upload.read(), filename=upload.filename, product_id=product_id),
+                data=image_bytes(upload), filename=upload.filename, product_id=product_id),
                 "Image uploaded.", url_for("dossier.product", product_id=product_id))
             if done:
                 return done

@@ -57,7 +57,7 @@ def test_hostile_file_is_refused_with_a_reason(name):
 
 
 def test_byte_limit():
-    with pytest.raises(ValidationError, match="the limit is 1 MB"):
+    with pytest.raises(ValidationError, match="larger than the limit of 1 MB"):
         inspect_image(b"\xff\xd8" + b"\x00" * 2_000_000, max_bytes=1_000_000, max_pixels=10**8)
 
 
@@ -142,3 +142,25 @@ def test_upload_page_stores_a_good_image_and_shows_its_thumbnail(signed_in, sess
     assert response.status_code == 302
     page = client.get(f"/dossier/products/{world.a.product.id}").get_data(as_text=True)
     assert "label.png" in page and "640×480 px" in page
+
+
+def test_a_page_reads_an_upload_only_one_byte_past_the_limit(app, signed_in, world, session):
+    # A 120 MB "photo" is refused as too large after reading the limit and one byte, not held
+    # whole in a worker's memory first.
+    from werkzeug.datastructures import FileStorage
+
+    from registry.web.common import image_bytes
+
+    limit = app.config["MAX_IMAGE_BYTES"]
+    stream = io.BytesIO(b"\xff\xd8" + bytes(limit * 4))
+    with app.test_request_context():
+        data = image_bytes(FileStorage(stream=stream, filename="big.jpg"))
+    assert len(data) == limit + 1 and stream.tell() == limit + 1
+    with pytest.raises(ValidationError, match=f"larger than the limit of {limit / 1e6:.0f} MB"):
+        inspect_image(data, max_bytes=limit, max_pixels=10**8)
+
+    officer = signed_in(world.officer)
+    page = officer.post("/checks/new", {"declared_brand": "ALPHA", "description": "shoes",
+                                        "photos": [(io.BytesIO(b"\xff\xd8" + bytes(limit + 10)), "big.jpg")]},
+                        content_type="multipart/form-data")
+    assert page.status_code == 400 and "larger than the limit" in page.get_data(as_text=True)
