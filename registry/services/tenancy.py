@@ -133,5 +133,10 @@ def _default_tenant() -> str:
 
 @event.listens_for(Session, "after_begin")
 def _set_tenant(session: Session, _transaction, connection) -> None:
-    if connection.dialect.name == "postgresql":
-        connection.execute(_SETTING, {"tenant": session.info.get("tenant", _default_tenant())})
+    tenant = session.info.get("tenant", _default_tenant())
+    # A transaction starts with no setting, which reaches no tenant row exactly as NO_TENANT
+    # does (the policies read both alike; the tests prove it), and the application never sets
+    # it beyond a transaction. So a request that does not know yet whom it serves (its first
+    # query finds the API token or the session) costs no statement: it binds once it knows.
+    if tenant != NO_TENANT and connection.dialect.name == "postgresql":
+        connection.execute(_SETTING, {"tenant": tenant})
