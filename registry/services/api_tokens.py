@@ -11,7 +11,7 @@ import hashlib
 import secrets
 from datetime import datetime, timezone
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, joinedload
 
 from registry.models import ApiToken, User
@@ -60,12 +60,15 @@ def revoke_token(session: Session, actor: User, token_id: int) -> ApiToken:
     return token
 
 
+#: The token with its user, by hash: asked on every API request, so built once.
+_BY_HASH = select(ApiToken).options(joinedload(ApiToken.user)).where(ApiToken.token_hash == bindparam("token_hash"))
+
+
 def authenticate(session: Session, secret: str) -> tuple[ApiToken, User] | None:
     """The token and its user, or None when the token is unknown, revoked or out of scope."""
     if not secret.startswith(PREFIX) or len(secret) > 200:
         return None
-    token = session.scalar(select(ApiToken).options(joinedload(ApiToken.user))
-                           .where(ApiToken.token_hash == _hash(secret)))
+    token = session.scalar(_BY_HASH, {"token_hash": _hash(secret)})
     if token is None or token.revoked_at is not None:
         return None
     user = token.user
