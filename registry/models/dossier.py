@@ -208,9 +208,13 @@ ENGINE_INPUTS = (Organisation, Right, Product, ReferenceImage, Supplier)
 _ENGINE_INPUT_TABLES = frozenset(model.__tablename__ for model in ENGINE_INPUTS)
 
 
+#: Read before every screening and search, so built once (building it cost as much as running it).
+_GENERATION = select(RegistryGeneration.value).where(RegistryGeneration.id == 1)
+
+
 def current_generation(session: Session) -> int:
     """The registry generation as of this transaction (0 before the first write)."""
-    return session.scalar(select(RegistryGeneration.value).where(RegistryGeneration.id == 1)) or 0
+    return session.scalar(_GENERATION) or 0
 
 
 def _bump(session: Session) -> None:
