@@ -176,7 +176,11 @@ def served(private_database, tmp_path):
         _, token = api_tokens.create_token(db.session, officer, "outage test")
         db.session.commit()
         db.engine.dispose()
-    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": config["SECRET_KEY"], "BLOB_DIR": config["BLOB_DIR"],
+    # Served as production's app connects: each transaction after the restart must set its
+    # tenant again, or the role that owns nothing would read nothing.
+    from tests.pgroles import as_application_role
+
+    env = {**os.environ, "DATABASE_URL": as_application_role(url), "SECRET_KEY": config["SECRET_KEY"], "BLOB_DIR": config["BLOB_DIR"],
            "SIGNING_KEY_FILE": config["SIGNING_KEY_FILE"], "MAIL_OUTBOX_DIR": config["MAIL_OUTBOX_DIR"],
            "RATELIMIT_STORAGE_URI": "memory://"}
     env.pop("REDIS_URL", None)
