@@ -18,8 +18,9 @@ from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import inspect, select, update
+from sqlalchemy import bindparam, insert, inspect, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from registry.evidence_verifier import GENESIS, ChainResult, checkpoint_message, event_hash, verify_chain_events
 from registry.models import AuditCheckpoint, AuditEvent, AuditHead, User
@@ -69,6 +70,20 @@ def event_content(event: AuditEvent) -> dict[str, Any]:
     }
 
 
+_events = AuditEvent.__table__
+_head = AuditHead.__table__
+# The statements of an append, built once: the chain is extended by every change and every
+# audited read. Plain table statements, not ORM units of work: an append is three statements
+# whatever else the session holds. The event's id comes from the table's own sequence, with no
+# RETURNING (which row-level security would refuse a rights holder) and no separate round trip.
+_TAKE_WRITE_LOCK = update(_head).where(_head.c.id == 1).values(seq=_head.c.seq)
+_READ_HEAD = select(_head.c.seq, _head.c.hash).where(_head.c.id == 1).with_for_update()
+_NEW_HEAD = insert(_head).values(id=1, seq=bindparam("new_seq"), hash=bindparam("new_hash"))
+_MOVE_HEAD = update(_head).where(_head.c.id == 1).values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
+_APPEND = insert(_events).inline()
+_EVENT_COLUMNS = tuple(c.key for c in _events.columns if c.key != "id")
+
+
 def record(
     session: Session,
     actor: User | None,
@@ -80,23 +95,23 @@ def record(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
 ) -> AuditEvent:
-    """Append an event to the chain. Call inside the transaction that makes the change."""
-    if session.get_bind().dialect.name == "sqlite":
+    """Append an event to the chain. Call inside the transaction that makes the change.
+
+    Returns the event as appended (not attached to the session; its ``id`` is not read back)."""
+    # The change being recorded reaches the database before the head is locked, as it always
+    # has: every writer takes its row locks in the same order, so none waits for another in a
+    # circle.
+    session.flush()
+    connection = session.connection()
+    if connection.dialect.name == "sqlite":
         # SQLite ignores FOR UPDATE, and Python's driver begins a transaction only at the first
         # write: two requests could both read head N and both append N + 1. Writing the head
         # row first takes SQLite's write lock (waiting for the other writer's commit).
-        session.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=AuditHead.seq)
-                        .execution_options(synchronize_session=False))
-    head = session.execute(
-        select(AuditHead).where(AuditHead.id == 1).with_for_update()
-        .execution_options(populate_existing=True)  # reread a head this session loaded before
-    ).scalar_one_or_none()
-    if head is None:
-        head = AuditHead(id=1, seq=0, hash=GENESIS)
-        session.add(head)
-        session.flush()
+        connection.execute(_TAKE_WRITE_LOCK)
+    head = connection.execute(_READ_HEAD).first()
+    seq, prev_hash = (head.seq, head.hash) if head is not None else (0, GENESIS)
     event = AuditEvent(
-        seq=head.seq + 1,
+        seq=seq + 1,
         at=datetime.now(timezone.utc),
         actor_id=actor.id if actor is not None else None,
         organisation_id=organisation_id,
@@ -105,12 +120,14 @@ def record(
         object_id=object_id,
         before=_jsonable(before) if before is not None else None,
         after=_jsonable(after) if after is not None else None,
-        prev_hash=head.hash,
+        prev_hash=prev_hash,
     )
     event.hash = event_hash(event.prev_hash, event_content(event))
-    head.seq, head.hash = event.seq, event.hash
-    session.add(event)
-    session.flush()
+    connection.execute(_APPEND, {key: getattr(event, key) for key in _EVENT_COLUMNS})
+    connection.execute(_NEW_HEAD if head is None else _MOVE_HEAD, {"new_seq": event.seq, "new_hash": event.hash})
+    held = session.identity_map.get(identity_key(AuditHead, 1))
+    if held is not None:
+        session.expire(held)  # a head read before through the ORM is read again when next used
     if event.seq % CHECKPOINT_EVERY == 0:
         signer = current_signer()
         if signer is not None:
