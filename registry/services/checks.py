@@ -18,6 +18,7 @@ from registry.services.auth import require_role
 from registry.services.engine_cache import EngineCache
 from registry.services.errors import Conflict, Forbidden, NotFound, ValidationError
 from registry.services.products import UploadPolicy, _display_name
+from registry.services.records import LoadedInsert
 from registry.services.snapshot import right_id_of
 from registry.services.uploads import inspect_image, make_thumbnail
 from registry.services.validation import (FieldCollector, parse_countries, parse_country,
@@ -131,13 +132,28 @@ def screen_declaration(session: Session, actor: User, blobs: BlobStore, engines:
                        "polygon": [[round(x, 1), round(y, 1)] for x, y in e.polygon],
                        "method": e.method, "inliers": e.inliers, "score": round(float(e.score), 4)}
                       for e in match.image_evidence]))
-    session.add(check)
-    session.flush()
+    _store(session, check)
     audit.record(session, actor, "check.create", object_type="check", object_id=check.id,
                  organisation_id=None, after={"snapshot_id": check.snapshot_id, "photos": [s for s, _ in stored],
                                               "suggestions": [(s.brand_name, s.score, s.recommendation)
                                                               for s in check.suggestions]})
     return check
+
+
+_CHECKS, _PHOTOS, _SUGGESTIONS = LoadedInsert(Check), LoadedInsert(CheckPhoto), LoadedInsert(Suggestion)
+
+
+def _store(session: Session, check: Check) -> None:
+    """The new check and its photos and suggestions, written with prebuilt statements and left
+    in the session as loaded (a screening's rows, on every request: no unit of work)."""
+    now = datetime.now(timezone.utc)
+    check.created_at = check.updated_at = now
+    _CHECKS.insert(session, [check])
+    for child in (*check.photos, *check.suggestions):
+        child.check_id = check.id
+    _PHOTOS.insert(session, check.photos)
+    _SUGGESTIONS.insert(session, check.suggestions)
+    session.add(check)
 
 
 def get_check(session: Session, actor: User, check_id: int) -> Check:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 from datetime import date, timedelta
+from decimal import Decimal
 
 import pytest
 from PIL import Image, ImageDraw, ImageFilter
@@ -233,3 +234,59 @@ def test_photo_of_registered_packaging_is_outlined(app, client_factory, session,
     assert blobs.get(check.photos[0].sha256) == out.getvalue()  # the photo as taken, byte for byte
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert 'class="app-evidence__outline"' in page and f"/images/{box.id}/thumbnail" in page
+
+
+def _columns(obj) -> dict:
+    return {c.key: getattr(obj, c.key) for c in obj.__table__.columns
+            if c.key not in ("id", "check_id", "created_at", "updated_at")}
+
+
+def test_a_screenings_rows_are_written_as_a_flush_writes_them_and_kept_as_loaded(app, session, world):
+    """The check, photos and suggestions go in with prebuilt statements (LoadedInsert): the
+    rows are those a plain ORM flush of the same objects writes, defaults included, and the
+    objects in hand are the rows as stored, readable without a query."""
+    from sqlalchemy import event
+
+    from registry.services.records import LoadedInsert
+
+    def objects():
+        check = Check(officer_id=world.officer.id, declared_brand="A1pha", description="shoes",
+                      quantity=Decimal("500"), declared_value=Decimal("1500.50"), currency="EUR", gtins=["123"],
+                      notes=["a note"], photos=[], suggestions=[])
+        check.photos.append(CheckPhoto(position=1, sha256="a" * 64, thumbnail_sha256="b" * 64,
+                                       content_type="image/png", byte_size=10, width=2, height=3))
+        for rank in (1, 2):
+            check.suggestions.append(Suggestion(rank=rank, right_id=world.a.right.id, brand_name="ALPHA",
+                                                score=0.5 / rank, recommendation="inspect",
+                                                signals=[{"name": "text", "score": 0.5, "reason": "r",
+                                                          "available": True}]))
+        return check
+
+    flushed = objects()
+    session.add(flushed)
+    session.flush()
+    inserted = objects()
+    LoadedInsert(Check).insert(session, [inserted])
+    for child in (*inserted.photos, *inserted.suggestions):
+        child.check_id = inserted.id
+    LoadedInsert(CheckPhoto).insert(session, inserted.photos)
+    LoadedInsert(Suggestion).insert(session, inserted.suggestions)
+    session.add(inserted)
+    assert not session.dirty and not session.new
+    statements = []
+    listener = lambda *args: statements.append(args[2])  # noqa: E731
+    event.listen(session.get_bind(), "before_cursor_execute", listener)
+    try:
+        in_hand = [_columns(inserted), *map(_columns, inserted.photos), *map(_columns, inserted.suggestions)]
+        assert inserted.created_at is not None and [s.check for s in inserted.suggestions] == [inserted] * 2
+        assert session.get(Check, inserted.id) is inserted
+    finally:
+        event.remove(session.get_bind(), "before_cursor_execute", listener)
+    assert statements == []  # nothing to read back
+    session.commit()
+    session.expire_all()
+    stored = session.get(Check, inserted.id)
+    assert [_columns(stored), *map(_columns, stored.photos), *map(_columns, stored.suggestions)] == in_hand
+    reference = session.get(Check, flushed.id)
+    assert [_columns(reference), *map(_columns, reference.photos), *map(_columns, reference.suggestions)] == in_hand
+    assert [s.id for s in stored.suggestions] == sorted(s.id for s in stored.suggestions)
