@@ -48,7 +48,7 @@ def _decode_photos(items: list[str]) -> list[tuple[bytes, str]]:
 @screenings.route("/screenings")
 class Screenings(MethodView):
     @idempotent
-    @screenings.arguments(s.DeclarationIn, location="json", content_type="application/json")
+    @screenings.arguments(s.DeclarationIn(), location="json", content_type="application/json")
     @screenings.response(201, s.CheckOut)
     @screenings.alt_response(422, schema=s.ErrorOut, description="The declaration breaks a rule")
     @screenings.alt_response(401, schema=s.ErrorOut, description="No valid token")
@@ -87,7 +87,7 @@ class CheckResource(MethodView):
 @bulk_jobs.route("/bulk-jobs")
 class BulkJobs(MethodView):
     @idempotent
-    @bulk_jobs.arguments(s.BulkJobIn, location="files", content_type="multipart/form-data")
+    @bulk_jobs.arguments(s.BulkJobIn(), location="files", content_type="multipart/form-data")
     @bulk_jobs.response(202, s.BulkJobOut)
     @bulk_jobs.alt_response(422, schema=s.ErrorOut, description="Not a manifest")
     def post(self, files):
@@ -120,7 +120,7 @@ class BulkJobResource(MethodView):
 
 @bulk_jobs.route("/bulk-jobs/<int:job_id>/hits")
 class BulkJobHits(MethodView):
-    @bulk_jobs.arguments(s.HitArgs, location="query")
+    @bulk_jobs.arguments(s.HitArgs(), location="query")
     @bulk_jobs.response(200, s.BulkHitsOut)
     @bulk_jobs.alt_response(404, schema=s.ErrorOut, description="No such job")
     def get(self, args, job_id: int):
@@ -154,7 +154,7 @@ def _case_out(case):
 
 @case_api.route("/cases")
 class Cases(MethodView):
-    @case_api.arguments(s.CaseListArgs, location="query")
+    @case_api.arguments(s.CaseListArgs(), location="query")
     @case_api.response(200, s.CaseOut(many=True))
     def get(self, args):
         """Cases the token's user may see (a rights holder: its own), newest first."""
@@ -181,7 +181,7 @@ class CaseResource(MethodView):
 
 @registry_api.route("/registry/products")
 class RegistryProducts(MethodView):
-    @registry_api.arguments(s.RegistryArgs, location="query")
+    @registry_api.arguments(s.RegistryArgs(), location="query")
     @registry_api.response(200, s.ProductOut(many=True))
     def get(self, args):
         """Registered products of every approved holder, covert features included (each read is audited)."""
@@ -213,7 +213,7 @@ class DossierProducts(MethodView):
                                   .order_by(Product.id)).all()
 
     @idempotent
-    @dossier.arguments(s.ProductIn)
+    @dossier.arguments(s.ProductIn())
     @dossier.response(201, s.ProductOut)
     @dossier.alt_response(422, schema=s.ErrorOut, description="A field breaks a rule")
     def post(self, values):
@@ -241,7 +241,7 @@ class DossierProduct(MethodView):
         """One of your products."""
         return _own(Product, product_id)
 
-    @dossier.arguments(s.ProductIn)
+    @dossier.arguments(s.ProductIn())
     @dossier.response(200, s.ProductOut)
     @dossier.alt_response(404, schema=s.ErrorOut, description="No such product of yours")
     def put(self, values, product_id: int):
@@ -261,7 +261,7 @@ def _own(model, object_id: int):
 @dossier.route("/dossier/products/<int:product_id>/images")
 class DossierProductImages(MethodView):
     @idempotent
-    @dossier.arguments(s.ImageIn)
+    @dossier.arguments(s.ImageIn())
     @dossier.response(201, s.ImageOut)
     @dossier.alt_response(422, schema=s.ErrorOut, description="Not an acceptable image")
     def post(self, values, product_id: int):
@@ -288,7 +288,7 @@ class DossierSuppliers(MethodView):
                                   .order_by(Supplier.id)).all()
 
     @idempotent
-    @dossier.arguments(s.SupplierIn)
+    @dossier.arguments(s.SupplierIn())
     @dossier.response(201, s.SupplierOut)
     @dossier.alt_response(422, schema=s.ErrorOut, description="A field breaks a rule")
     def post(self, values):
