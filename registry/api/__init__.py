@@ -105,9 +105,9 @@ def authenticate() -> None:
     found = api_tokens.authenticate(db.session, secret.strip())
     if found is None:
         raise _Unauthorised("the API token is unknown, revoked, or no longer matches its user's role")
-    g.api_token, g.api_user = found
+    g.api_token, g.api_user = found, found.user
     tenancy.bind_actor(db.session, g.api_user)
-    if db.session.is_modified(g.api_token):
+    if found.touched:
         db.session.commit()  # last_used_at, when it moved
 
 

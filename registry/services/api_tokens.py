@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from sqlalchemy import bindparam, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.util import identity_key
 
 from registry.models import ApiToken, User
 from registry.models.base import as_utc
@@ -60,22 +62,55 @@ def revoke_token(session: Session, actor: User, token_id: int) -> ApiToken:
     return token
 
 
-#: The token with its user, by hash: asked on every API request, so built once.
-_BY_HASH = select(ApiToken).options(joinedload(ApiToken.user)).where(ApiToken.token_hash == bindparam("token_hash"))
+@dataclass(frozen=True)
+class TokenUse:
+    """A valid token, as the request that sent it uses it."""
+
+    id: int
+    user: User
+    #: ``last_used_at`` was moved in the session's transaction (at most every five minutes):
+    #: the caller commits it.
+    touched: bool
 
 
-def authenticate(session: Session, secret: str) -> tuple[ApiToken, User] | None:
-    """The token and its user, or None when the token is unknown, revoked or out of scope."""
+_tokens, _users = ApiToken.__table__, User.__table__
+_USER_KEYS = tuple(column.key for column in _users.columns)
+#: What decides whether a token still holds, and its user's row, by the token's hash: asked on
+#: every API request, so built once and read as a plain row (making ORM objects of both cost
+#: more than the query itself).
+_BY_HASH = (select(_tokens.c.id.label("token_id"), _tokens.c.revoked_at, _tokens.c.role.label("token_role"),
+                   _tokens.c.organisation_id.label("token_organisation_id"), _tokens.c.last_used_at,
+                   *_users.columns)
+            .join_from(_tokens, _users, _users.c.id == _tokens.c.user_id)
+            .where(_tokens.c.token_hash == bindparam("token_hash")))
+_TOUCH = update(_tokens).where(_tokens.c.id == bindparam("token_id")).values(last_used_at=bindparam("now"))
+
+
+def authenticate(session: Session, secret: str) -> TokenUse | None:
+    """The token's use with its user, or None when the token is unknown, revoked or out of scope."""
     if not secret.startswith(PREFIX) or len(secret) > 200:
         return None
-    token = session.scalar(_BY_HASH, {"token_hash": _hash(secret)})
-    if token is None or token.revoked_at is not None:
+    if session.autoflush:
+        session.flush()  # as a query through the ORM would: the row read is the session's
+    row = session.execute(_BY_HASH, {"token_hash": _hash(secret)}).first()
+    if row is None or row.revoked_at is not None:
         return None
-    user = token.user
-    if not user.active or user.role.value != token.role or user.organisation_id != token.organisation_id:
+    if not row.active or row.role.value != row.token_role or row.organisation_id != row.token_organisation_id:
         return None
     now = datetime.now(timezone.utc)
-    last = as_utc(token.last_used_at)
-    if last is None or (now - last).total_seconds() > 300:
-        token.last_used_at = now  # at most every five minutes: not a write per request
-    return token, user
+    last = as_utc(row.last_used_at)
+    touched = last is None or (now - last).total_seconds() > 300
+    if touched:  # at most every five minutes: not a write per request
+        session.execute(_TOUCH, {"token_id": row.token_id, "now": now})
+    return TokenUse(row.token_id, _loaded_user(session, row), touched)
+
+
+def _loaded_user(session: Session, row) -> User:
+    """The user of ``row`` as the session's object: the one it holds already, or one made from
+    the row and added as if loaded (no query, nothing to flush)."""
+    user = session.identity_map.get(identity_key(User, row.id))
+    if user is None:
+        user = User(**{key: row._mapping[key] for key in _USER_KEYS})
+        make_transient_to_detached(user)
+        session.add(user)
+    return user

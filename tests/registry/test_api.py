@@ -255,3 +255,43 @@ def test_openapi_document_and_its_page(api, world, signed_in):
     tokens_page.refresh_token("/account/tokens")
     created = tokens_page.post("/account/tokens", {"name": "customs system"}).get_data(as_text=True)
     assert "cgr_" in created and "not shown again" in created
+
+
+def test_a_token_is_recognised_in_one_query_and_its_use_noted_every_five_minutes(app, world, token_for, session):
+    """The token's row and its user's come in one plain query; the user is the request
+    session's object, the same as the ORM reads, with no second query; ``last_used_at`` is
+    written on first use and then at most every five minutes."""
+    from datetime import datetime, timedelta, timezone
+
+    from freezegun import freeze_time
+    from sqlalchemy import event
+
+    from registry.extensions import db
+    from registry.models import User
+
+    secret = token_for(world.officer)["Authorization"].split()[1]
+    columns = [c.key for c in User.__table__.columns]
+    expected = {key: getattr(world.officer, key) for key in columns}
+    start = datetime.now(timezone.utc)
+
+    def use(at):
+        with freeze_time(at), app.app_context():
+            statements = []
+            listener = lambda *args: statements.append(args[2])  # noqa: E731
+            event.listen(db.engine, "before_cursor_execute", listener)
+            try:
+                found = api_tokens.authenticate(db.session, secret)
+                user = found.user
+                assert db.session.get(User, user.id) is user and {k: getattr(user, k) for k in columns} == expected
+                assert not db.session.dirty and not db.session.new
+            finally:
+                event.remove(db.engine, "before_cursor_execute", listener)
+            db.session.commit()
+            return found.touched, [s.split()[0] for s in statements if "set_config" not in s]
+
+    assert use(start) == (True, ["SELECT", "UPDATE"])
+    assert use(start + timedelta(minutes=4)) == (False, ["SELECT"])
+    assert use(start + timedelta(minutes=6)) == (True, ["SELECT", "UPDATE"])
+    session.expire_all()
+    last_used = session.scalar(select(ApiToken.last_used_at))
+    assert abs((last_used.replace(tzinfo=timezone.utc) - (start + timedelta(minutes=6))).total_seconds()) < 1
