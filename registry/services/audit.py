@@ -73,14 +73,17 @@ def event_content(event: AuditEvent) -> dict[str, Any]:
 _events = AuditEvent.__table__
 _head = AuditHead.__table__
 # The statements of an append, built once: the chain is extended by every change and every
-# audited read. Plain table statements, not ORM units of work: an append is three statements
-# whatever else the session holds. The event's id comes from the table's own sequence, with no
+# audited read. Plain table statements, not ORM units of work: an append is two statements on
+# PostgreSQL (three on SQLite) whatever else the session holds. The event's id comes from the table's own sequence, with no
 # RETURNING (which row-level security would refuse a rights holder) and no separate round trip.
 _TAKE_WRITE_LOCK = update(_head).where(_head.c.id == 1).values(seq=_head.c.seq)
 _READ_HEAD = select(_head.c.seq, _head.c.hash).where(_head.c.id == 1).with_for_update()
 _NEW_HEAD = insert(_head).values(id=1, seq=bindparam("new_seq"), hash=bindparam("new_hash"))
 _MOVE_HEAD = update(_head).where(_head.c.id == 1).values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
 _APPEND = insert(_events).inline()
+#: On PostgreSQL the head moves in the statement that appends the event (a data-modifying WITH,
+#: which SQLite lacks): one round trip fewer for every audited change or read.
+_APPEND_MOVING_HEAD = _APPEND.add_cte(_MOVE_HEAD.cte("moved_head"))
 _EVENT_COLUMNS = tuple(c.key for c in _events.columns if c.key != "id")
 
 
@@ -123,8 +126,13 @@ def record(
         prev_hash=prev_hash,
     )
     event.hash = event_hash(event.prev_hash, event_content(event))
-    connection.execute(_APPEND, {key: getattr(event, key) for key in _EVENT_COLUMNS})
-    connection.execute(_NEW_HEAD if head is None else _MOVE_HEAD, {"new_seq": event.seq, "new_hash": event.hash})
+    values = {key: getattr(event, key) for key in _EVENT_COLUMNS}
+    moved = {"new_seq": event.seq, "new_hash": event.hash}
+    if head is not None and connection.dialect.name == "postgresql":
+        connection.execute(_APPEND_MOVING_HEAD, {**values, **moved})
+    else:
+        connection.execute(_APPEND, values)
+        connection.execute(_NEW_HEAD if head is None else _MOVE_HEAD, moved)
     held = session.identity_map.get(identity_key(AuditHead, 1))
     if held is not None:
         session.expire(held)  # a head read before through the ORM is read again when next used
