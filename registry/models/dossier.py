@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from sqlalchemy import (JSON, BigInteger, Boolean, CheckConstraint, Date, Enum, ForeignKey, Numeric, String, Text, UniqueConstraint)
 from sqlalchemy import event, insert, select, update
-from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column, relationship
+from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column, relationship, scoped_session
 
 from registry.models.base import Base, StoredImage, Timestamped
 from registry.models.organisations import Organisation
@@ -210,14 +210,41 @@ _ENGINE_INPUT_TABLES = frozenset(model.__tablename__ for model in ENGINE_INPUTS)
 
 #: Read before every screening and search, so built once (building it cost as much as running it).
 _GENERATION = select(RegistryGeneration.value).where(RegistryGeneration.id == 1)
+#: The same read as a column of another statement (see ``note_generation``).
+GENERATION_COLUMN = (select(RegistryGeneration.__table__.c.value)
+                     .where(RegistryGeneration.__table__.c.id == 1).scalar_subquery())
+_NOTED = "registry_generation"
 
 
 def current_generation(session: Session) -> int:
     """The registry generation as of this transaction (0 before the first write)."""
+    session = _own(session)
+    transaction = session.get_transaction()
+    if transaction is not None and session.info.get(_NOTED, (None,))[0] is transaction:
+        if session.autoflush:
+            session.flush()  # as the query would: a pending registry write moves the generation
+        noted = session.info.get(_NOTED)
+        if noted is not None and noted[0] is transaction:
+            return noted[1]
     return session.scalar(_GENERATION) or 0
 
 
+def note_generation(session: Session, value: int | None) -> None:
+    """Keep the generation that a statement of this transaction read along with what it was for
+    (``GENERATION_COLUMN``), so that ``current_generation`` needs no query of its own in this
+    transaction: an API request's token lookup reads it, and the screening that follows knows
+    whether its engine is current without another round trip. A write that moves the
+    generation forgets it; another transaction does not see it."""
+    session = _own(session)
+    session.info[_NOTED] = (session.get_transaction(), value or 0)
+
+
+def _own(session: Session) -> Session:
+    return session() if isinstance(session, scoped_session) else session  # behind Flask-SQLAlchemy's proxy
+
+
 def _bump(session: Session) -> None:
+    session.info.pop(_NOTED, None)
     moved = session.execute(update(RegistryGeneration).where(RegistryGeneration.id == 1)
                             .values(value=RegistryGeneration.value + 1)
                             .execution_options(synchronize_session=False))

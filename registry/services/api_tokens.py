@@ -18,6 +18,7 @@ from sqlalchemy.orm.util import identity_key
 
 from registry.models import ApiToken, User
 from registry.models.base import as_utc
+from registry.models.dossier import GENERATION_COLUMN, note_generation
 from registry.services import audit
 from registry.services.errors import NotFound, ValidationError
 
@@ -77,10 +78,11 @@ _tokens, _users = ApiToken.__table__, User.__table__
 _USER_KEYS = tuple(column.key for column in _users.columns)
 #: What decides whether a token still holds, and its user's row, by the token's hash: asked on
 #: every API request, so built once and read as a plain row (making ORM objects of both cost
-#: more than the query itself).
+#: more than the query itself). The registry generation comes with it: a screening then knows
+#: whether its engine is current without a query of its own (``note_generation``).
 _BY_HASH = (select(_tokens.c.id.label("token_id"), _tokens.c.revoked_at, _tokens.c.role.label("token_role"),
                    _tokens.c.organisation_id.label("token_organisation_id"), _tokens.c.last_used_at,
-                   *_users.columns)
+                   GENERATION_COLUMN.label("registry_generation"), *_users.columns)
             .join_from(_tokens, _users, _users.c.id == _tokens.c.user_id)
             .where(_tokens.c.token_hash == bindparam("token_hash")))
 _TOUCH = update(_tokens).where(_tokens.c.id == bindparam("token_id")).values(last_used_at=bindparam("now"))
@@ -100,6 +102,7 @@ def authenticate(session: Session, secret: str) -> TokenUse | None:
     now = datetime.now(timezone.utc)
     last = as_utc(row.last_used_at)
     touched = last is None or (now - last).total_seconds() > 300
+    note_generation(session, row.registry_generation)
     if touched:  # at most every five minutes: not a write per request
         session.execute(_TOUCH, {"token_id": row.token_id, "now": now})
     return TokenUse(row.token_id, _loaded_user(session, row), touched)

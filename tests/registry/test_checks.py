@@ -290,3 +290,34 @@ def test_a_screenings_rows_are_written_as_a_flush_writes_them_and_kept_as_loaded
     reference = session.get(Check, flushed.id)
     assert [_columns(reference), *map(_columns, reference.photos), *map(_columns, reference.suggestions)] == in_hand
     assert [s.id for s in stored.suggestions] == sorted(s.id for s in stored.suggestions)
+
+
+def test_a_generation_read_with_the_token_serves_its_transaction_only_until_a_registry_write(session, world):
+    """An API request's token lookup reads the registry generation too (``note_generation``):
+    the screening that follows asks no query of its own, a registry write in the transaction
+    moves what it sees, and the next transaction reads again."""
+    from sqlalchemy import event
+
+    from registry.models.dossier import current_generation, note_generation
+    from registry.services import api_tokens
+
+    _, secret = api_tokens.create_token(session, world.officer, "system")
+    session.commit()
+    start = _generation(session)
+    session.commit()
+    statements = []
+    listener = lambda *args: statements.append(args[2])  # noqa: E731
+    event.listen(session.get_bind(), "before_cursor_execute", listener)
+    try:
+        assert api_tokens.authenticate(session, secret) is not None
+        lookups = len(statements)
+        assert current_generation(session) == start and len(statements) == lookups  # no query of its own
+        product = session.scalars(select(Product).where(Product.right_id == world.a.right.id)).first()
+        product.price_min = product.price_min + 1
+        assert current_generation(session) == start + 1  # the pending write flushed and counted
+        session.commit()
+        note_generation(session, start)  # outside any transaction: a stale value must not be kept
+        before = len(statements)
+        assert current_generation(session) == start + 1 and len(statements) > before
+    finally:
+        event.remove(session.get_bind(), "before_cursor_execute", listener)
