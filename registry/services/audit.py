@@ -74,8 +74,9 @@ _events = AuditEvent.__table__
 _head = AuditHead.__table__
 # The statements of an append, built once: the chain is extended by every change and every
 # audited read. Plain table statements, not ORM units of work: an append is two statements on
-# PostgreSQL (three on SQLite) whatever else the session holds. The event's id comes from the table's own sequence, with no
-# RETURNING (which row-level security would refuse a rights holder) and no separate round trip.
+# PostgreSQL (three on SQLite) whatever else the session holds. The event's id comes from the
+# table's own sequence, with no RETURNING (which row-level security would refuse a rights
+# holder) and no separate round trip.
 _TAKE_WRITE_LOCK = update(_head).where(_head.c.id == 1).values(seq=_head.c.seq)
 _READ_HEAD = select(_head.c.seq, _head.c.hash).where(_head.c.id == 1).with_for_update()
 _NEW_HEAD = insert(_head).values(id=1, seq=bindparam("new_seq"), hash=bindparam("new_hash"))
