@@ -79,7 +79,7 @@ class CheckResource(MethodView):
         """A check with every suggestion, signal and matched image region."""
         actor = current_api_user()
         require_role(actor, Role.OFFICER, Role.LEGAL)
-        return check_service.get_check(db.session, actor, check_id)
+        return check_service.read_check(db.session, actor, check_id)
 
 
 # -- bulk -------------------------------------------------------------------------------------

@@ -9,7 +9,9 @@ from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from sqlalchemy import bindparam, exists, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from matchers import Query
 from registry.models import Check, CheckDecision, CheckPhoto, Role, Suggestion, User, Verdict
@@ -163,6 +165,31 @@ def get_check(session: Session, actor: User, check_id: int) -> Check:
     check = session.get(Check, check_id)
     if check is None:
         raise NotFound(f"check {check_id}")
+    return check
+
+
+#: A check with whether it has photos and suggestions (a text-only check with no suggestion,
+#: most of them, then needs no other query); and those, in their relationships' order. Built
+#: once: only the check's id changes.
+_CHECK_AND_WHAT_IT_HAS = (select(Check, exists().where(CheckPhoto.check_id == Check.id),
+                                 exists().where(Suggestion.check_id == Check.id))
+                          .where(Check.id == bindparam("check_id")))
+_PHOTOS_OF = select(CheckPhoto).where(CheckPhoto.check_id == bindparam("check_id")).order_by(CheckPhoto.position)
+_SUGGESTIONS_OF = select(Suggestion).where(Suggestion.check_id == bindparam("check_id")).order_by(Suggestion.rank)
+
+
+def read_check(session: Session, actor: User, check_id: int) -> Check:
+    """``get_check`` with the photos and suggestions loaded, in one query for a check that has
+    neither and one more for each that it has (instead of always three)."""
+    if actor.role == Role.HOLDER:
+        raise Forbidden("checks are customs records")
+    row = session.execute(_CHECK_AND_WHAT_IT_HAS, {"check_id": check_id}).one_or_none()
+    if row is None:
+        raise NotFound(f"check {check_id}")
+    check, has_photos, has_suggestions = row
+    for key, has, statement in (("photos", has_photos, _PHOTOS_OF), ("suggestions", has_suggestions, _SUGGESTIONS_OF)):
+        if key not in check.__dict__:  # not already loaded in this session
+            set_committed_value(check, key, list(session.scalars(statement, {"check_id": check.id})) if has else [])
     return check
 
 

@@ -295,3 +295,25 @@ def test_a_token_is_recognised_in_one_query_and_its_use_noted_every_five_minutes
     session.expire_all()
     last_used = session.scalar(select(ApiToken.last_used_at))
     assert abs((last_used.replace(tzinfo=timezone.utc) - (start + timedelta(minutes=6))).total_seconds()) < 1
+
+
+def test_a_check_read_is_the_check_as_its_relationships_load_it(api, app, world, token_for, session):
+    """GET /checks/<id> reads a check with no photo and no suggestion in one query (and one
+    more for each it has); the reply is what the schema makes of the check loaded plainly."""
+    from registry.api.schemas import CheckOut
+    from registry.extensions import db
+
+    officer = token_for(world.officer)
+    ids = [api("post", "/api/v1/screenings", officer, json=body).get_json()["id"] for body in (
+        {"declared_brand": "A1pha", "description": "running shoes",
+         "photos": [base64.b64encode(png_bytes()).decode()]},
+        {"declared_brand": "Zzyzx", "description": "plain socks"})]
+    for check_id in ids:
+        read = api("get", f"/api/v1/checks/{check_id}", officer)
+        assert read.status_code == 200
+        with app.app_context():
+            expected = CheckOut().dump(db.session.get(Check, check_id))  # lazy loads, as before
+            db.session.remove()
+        assert read.get_json() == json.loads(json.dumps(expected))
+    assert api("get", f"/api/v1/checks/{ids[-1] + 1000}", officer).status_code == 404
+    assert_error(api("get", f"/api/v1/checks/{ids[0]}", token_for(world.a.holder)), 403)
