@@ -18,7 +18,7 @@ process through Flask's test client, one at a time. What is timed:
 After ``--warmup`` requests of each (the first screening builds the engine, as a worker does
 in api_bench's warm-up), ``--requests`` of each are timed in ``--rounds`` rounds, kinds in turn:
 the CPU time of this process per request (with SQLite the database's work is in it; with
-PostgreSQL it is not, and the CPU of this database's server processes is printed beside it, read
+PostgreSQL it is not, and the CPU of this database's client backends is printed beside it, read
 from /proc), the wall time and the SQL statements sent. The best round's mean is printed.
 
 Every response must have its expected status; anything else stops the run. ``--profile
@@ -110,8 +110,9 @@ def database_cpu_seconds(app) -> float | None:
             return None
         name = db.engine.url.database
         with db.engine.connect() as connection:  # the pool's: the requests' own backend is among them
+            # Client backends only: autovacuum's workers come and go with the tables' growth.
             pids = [pid for (pid,) in connection.exec_driver_sql(
-                "SELECT pid FROM pg_stat_activity WHERE datname = %s", (name,))]
+                "SELECT pid FROM pg_stat_activity WHERE datname = %s AND backend_type = 'client backend'", (name,))]
     ticks = os.sysconf("SC_CLK_TCK")
     total = 0
     try:
