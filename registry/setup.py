@@ -34,12 +34,45 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
         cursor.close()
 
 
+@event.listens_for(Engine, "begin")
+def _transaction_begins(connection) -> None:
+    connection.info["wrote"] = False
+
+
+@event.listens_for(Engine, "before_cursor_execute")
+def _note_writes(connection, _cursor, statement: str, _parameters, _context, _executemany) -> None:
+    # Anything but a plain SELECT counts as a write (INSERT, UPDATE, DELETE, a data-modifying
+    # WITH, a SAVEPOINT): the transaction then ends as the application says, or rolls back.
+    if statement.lstrip()[:6].upper() != "SELECT":
+        connection.info["wrote"] = True
+
+
 def init_database(app: Flask) -> None:
     from registry.services import tenancy  # noqa: F401  (sets each transaction's tenant)
 
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS, render_as_batch=True)
+
+    # Registered after Flask-SQLAlchemy's, so it runs before the session is removed.
+    @app.teardown_appcontext
+    def end_reads_with_commit(error: BaseException | None) -> None:
+        """A request that only read ends its transaction with COMMIT, which for reads is what
+        ROLLBACK is, on PostgreSQL: psycopg forgets every prepared statement of the connection
+        on ROLLBACK (and sends DEALLOCATE ALL), so each read-only request (a refused token, a
+        check or case read, most pages) made the next requests plan all their statements
+        again. Any write, pending change or unhandled error still rolls back."""
+        if error is not None or not db.session.registry.has():
+            return
+        session = db.session()
+        if not session.in_transaction() or session.new or session.dirty or session.deleted:
+            return
+        try:
+            connection = session.connection()
+            if connection.dialect.name == "postgresql" and connection.info.get("wrote") is False:
+                session.commit()
+        except SQLAlchemyError:
+            pass  # the session's removal rolls back, as for any request
 
 
 def init_security(app: Flask) -> None:
