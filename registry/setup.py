@@ -15,6 +15,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.routing import IntegerConverter
 
 from registry.extensions import csrf, db, limiter, login_manager, migrate, talisman
+from registry.models.base import ID_MAX
 from registry.services.errors import Forbidden, NotFound
 from registry.storage import BlobStore
 
@@ -236,7 +237,7 @@ class IdConverter(IntegerConverter):
     (instead of overflowing in the database driver)."""
 
     def __init__(self, map, *args, **kwargs):
-        kwargs.setdefault("max", 2**31 - 1)
+        kwargs.setdefault("max", ID_MAX)
         super().__init__(map, *args, **kwargs)
 
 

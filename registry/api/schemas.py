@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from marshmallow import RAISE, Schema, fields, validate
 
-from registry.models.base import as_utc
+from registry.models.base import ID_MAX, as_utc
 
 
 class UtcDateTime(fields.DateTime):
@@ -243,7 +243,9 @@ class ProductIn(Strict):
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     model = fields.String(load_default="", validate=validate.Length(max=100))
     category = fields.String(load_default="", validate=validate.Length(max=200))
-    right_id = fields.Integer(load_default=None, allow_none=True)
+    # Bounded like the ids in URLs: a number past the database's integer range is no right of
+    # anyone's, and the database driver would refuse it with an overflow instead of an answer.
+    right_id = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1, max=ID_MAX))
     gtins = fields.List(fields.String(validate=validate.Length(max=20)), load_default=list,
                         validate=validate.Length(max=50))
     hs_codes = fields.List(fields.String(validate=validate.Length(max=20)), load_default=list,

@@ -15,6 +15,10 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
+#: The largest id a row can have (ids are PostgreSQL ``integer``): a larger number in a URL or
+#: a request names nothing, and is refused before it reaches the database driver.
+ID_MAX = 2**31 - 1
+
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)

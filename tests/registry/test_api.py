@@ -178,6 +178,10 @@ def test_holder_dossier_is_its_own(api, world, token_for, session):
     product_id = created.get_json()["id"]
     bad = assert_error(api("post", "/api/v1/dossier/products", a, json={"name": "X", "gtins": ["4006381333932"]}), 422)
     assert "gtins" in bad["details"]
+    # A right id past the database's integer range is a field error, not an overflow in the driver.
+    for huge in (2**31, 2**63):
+        bad = assert_error(api("post", "/api/v1/dossier/products", a, json={"name": "X", "right_id": huge}), 422)
+        assert "right_id" in bad["details"]
     image = api("post", f"/api/v1/dossier/products/{product_id}/images", a, json={
         "kind": "packaging", "data": base64.b64encode(png_bytes(colour=(1, 2, 3))).decode(), "filename": "box.png"})
     assert image.status_code == 201 and image.get_json()["sha256"]
