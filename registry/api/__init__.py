@@ -66,13 +66,29 @@ class RegistryApi(Api):
         return error_response(status, message, details)
 
 
-def commit_keeping_loaded() -> None:
-    """Commit, leaving the objects the view returns as they are: the reply is serialised from
-    what was just written instead of reading every row back (a check, its photos and
-    suggestions) after the commit."""
+def commit_created(*, keep_loaded: bool = False) -> None:
+    """Make what a POST created durable. Under an ``Idempotency-Key`` only flushed: the key's
+    wrapper commits it together with the reply to replay, so no moment exists at which the
+    thing is saved and its reply is not (a worker killed in between would otherwise leave a
+    retry nothing to replay, and no way to know the thing exists).
+
+    ``keep_loaded``: the objects the view returns are serialised as they are, instead of being
+    read back after the commit (a check, its photos and suggestions)."""
+    if g.get("idempotency_claim") is not None:
+        db.session.flush()
+        return
     from registry.web.common import commit
 
-    commit(keep_loaded=True)
+    commit(keep_loaded=keep_loaded)
+
+
+def keep_reply(status: int, body: Any) -> None:
+    """For a view that must commit before it replies (a bulk job is committed before a worker
+    may take it): under an ``Idempotency-Key``, the reply the key will replay, stored with the
+    claim so that the view's own commit carries both."""
+    claim = g.get("idempotency_claim")
+    if claim is not None:
+        claim.status, claim.body = status, body
 
 
 def current_api_user():
@@ -82,7 +98,10 @@ def current_api_user():
 def authenticate() -> None:
     """Before every API request: a body of acceptable size, and a valid, unrevoked token."""
     limit = current_app.config["API_MAX_BODY_BYTES"]
-    if request.endpoint != "api_bulk.BulkJobs":
+    if request.endpoint == "api_bulk.BulkJobs":
+        # A manifest has its own limit, set before anything (an Idempotency-Key's digest) parses it.
+        request.max_content_length = current_app.config["MAX_MANIFEST_BYTES"] + 1024 * 1024
+    else:
         too_large = f"the request body is larger than {limit // (1024 * 1024)} MB"
         if request.content_length and request.content_length > limit:
             raise _TooLarge(too_large)
@@ -130,8 +149,12 @@ def token_key() -> str:
 def idempotent(view: Callable) -> Callable:
     """Replay the stored reply when a POST comes again with the same ``Idempotency-Key``.
 
-    The key is claimed (a row with a unique key per token) before the view runs, so two
-    concurrent retries cannot both create; the reply is stored once the view succeeded.
+    The key is claimed (a row, unique per token and key) in the request's own transaction,
+    before the view runs, and committed only with what the view created and the reply to
+    replay (``commit_created``, ``keep_reply``): a request that dies at any point leaves either
+    nothing, so a retry starts afresh, or the thing and its reply. A concurrent retry with the
+    same key waits on the claim's unique index until the first request ends, then replays its
+    reply (or, if the first one failed, goes ahead itself).
     """
 
     @wraps(view)
@@ -141,45 +164,82 @@ def idempotent(view: Callable) -> Callable:
             return view(*args, **kwargs)
         if len(key) > 200:
             return error_response(400, "Idempotency-Key is longer than 200 characters")
-        digest = hashlib.sha256(request.method.encode() + request.full_path.encode() + request.get_data()).hexdigest()
+        digest = _request_digest()
         token_id = g.api_token.id
-        existing = db.session.query(IdempotentReply).filter_by(token_id=token_id, key=key).one_or_none()
+        existing = _claim_of(token_id, key)
         if existing is not None:
-            if existing.request_hash != digest:
-                return error_response(422, "this Idempotency-Key was used with a different request",
-                                      code="idempotency_key_reused")
-            if existing.status == 0:
-                return error_response(409, "a request with this Idempotency-Key is still being processed",
-                                      code="idempotency_in_progress")
-            response = jsonify(existing.body)
-            response.status_code = existing.status
-            response.headers["Idempotent-Replayed"] = "true"
-            return response
+            return _replay(existing, digest)
         claim = IdempotentReply(token_id=token_id, key=key, request_hash=digest, status=0, body=None)
         db.session.add(claim)
         try:
-            db.session.commit()
-        except IntegrityError:
+            db.session.flush()
+        except IntegrityError:  # the same key, committed by a concurrent request meanwhile
             db.session.rollback()
-            return error_response(409, "a request with this Idempotency-Key is still being processed",
-                                  code="idempotency_in_progress")
+            existing = _claim_of(token_id, key)
+            if existing is None:
+                return error_response(409, "a request with this Idempotency-Key is still being processed",
+                                      code="idempotency_in_progress")
+            return _replay(existing, digest)
         claim_id = claim.id
+        g.idempotency_claim = claim
         try:
             response = current_app.make_response(view(*args, **kwargs))
         except BaseException:
             db.session.rollback()
-            db.session.query(IdempotentReply).filter_by(id=claim_id).delete()
+            # A view that committed before it failed (one that must commit before replying)
+            # stored its reply with that commit, and its claim stays to replay it; one found
+            # without a reply is let go, so that the key can be used again.
+            db.session.query(IdempotentReply).filter_by(id=claim_id, status=0).delete()
             db.session.commit()
             raise
-        stored = db.session.get(IdempotentReply, claim_id)
+        finally:
+            g.pop("idempotency_claim", None)
         if 200 <= response.status_code < 300 and response.is_json:
-            stored.status, stored.body = response.status_code, response.get_json()
+            if claim.status == 0:
+                claim.status, claim.body = response.status_code, response.get_json()
         else:
-            db.session.delete(stored)  # a failed request may be retried with the same key
+            db.session.delete(claim)  # a failed request may be retried with the same key
         db.session.commit()
         return response
 
     return wrapped
+
+
+def _request_digest() -> str:
+    """What makes a retry the same request: method, path and query, and the body; a multipart
+    body by its fields and files, not its bytes, since a client's retry carries them under a
+    new boundary (and a manifest's file is hashed as it lies on disk, not read into memory)."""
+    digest = hashlib.sha256(f"{request.method} {request.full_path}\n".encode())
+    if request.mimetype != "multipart/form-data":
+        digest.update(request.get_data())
+        return digest.hexdigest()
+    for name, value in request.form.items(multi=True):
+        digest.update(json.dumps(["field", name, value]).encode())
+    for name, upload in request.files.items(multi=True):
+        content = hashlib.sha256()
+        upload.stream.seek(0)
+        for block in iter(lambda: upload.stream.read(1024 * 1024), b""):
+            content.update(block)
+        upload.stream.seek(0)
+        digest.update(json.dumps(["file", name, upload.filename or "", content.hexdigest()]).encode())
+    return digest.hexdigest()
+
+
+def _claim_of(token_id: int, key: str) -> IdempotentReply | None:
+    return db.session.query(IdempotentReply).filter_by(token_id=token_id, key=key).one_or_none()
+
+
+def _replay(existing: IdempotentReply, digest: str):
+    if existing.request_hash != digest:
+        return error_response(422, "this Idempotency-Key was used with a different request",
+                              code="idempotency_key_reused")
+    if existing.status == 0:  # a claim of a version that committed it before its view ran
+        return error_response(409, "a request with this Idempotency-Key is still being processed",
+                              code="idempotency_in_progress")
+    response = jsonify(existing.body)
+    response.status_code = existing.status
+    response.headers["Idempotent-Replayed"] = "true"
+    return response
 
 
 def configure_blueprint(blueprint) -> None:

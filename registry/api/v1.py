@@ -10,7 +10,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import func, select
 
-from registry.api import commit_keeping_loaded, configure_blueprint, current_api_user, idempotent
+from registry.api import commit_created, configure_blueprint, current_api_user, idempotent, keep_reply
 from registry.api import schemas as s
 from registry.extensions import db
 from registry.models import BulkHit, Product, Role, Supplier
@@ -67,7 +67,7 @@ class Screenings(MethodView):
         raw = {k: ("" if v is None else (", ".join(v) if isinstance(v, list) else str(v))) for k, v in declaration.items()}
         check = check_service.screen_declaration(db.session, actor, blobs(), current_app.extensions["engine"],
                                                  upload_policy(), raw, photos)
-        commit_keeping_loaded()
+        commit_created(keep_loaded=True)
         return check
 
 
@@ -95,10 +95,12 @@ class BulkJobs(MethodView):
         from registry import jobs
 
         actor = current_api_user()
-        request.max_content_length = current_app.config["MAX_MANIFEST_BYTES"] + 1024 * 1024
         upload = files["manifest"]
         job = bulk.submit_manifest(db.session, actor, blobs(), upload.stream, upload.filename or "",
                                    max_bytes=current_app.config["MAX_MANIFEST_BYTES"])
+        db.session.flush()
+        # Committed before it starts, so that a worker finds it: the reply to replay goes with it.
+        keep_reply(202, s.BulkJobOut().dump(_job_out(job)))
         db.session.commit()
         job.runner = jobs.start(current_app._get_current_object(), job.id)
         db.session.commit()
@@ -220,7 +222,7 @@ class DossierProducts(MethodView):
         """Register a product."""
         actor = _holder()
         product = products.register_product(db.session, actor, actor.organisation_id, _product_raw(values))
-        db.session.commit()
+        commit_created()
         return product
 
 
@@ -274,7 +276,7 @@ class DossierProductImages(MethodView):
             raise ValidationError({"data": "not valid base64"}) from None
         image, _ = products.add_reference_image(db.session, actor, blobs(), upload_policy(), kind=values["kind"],
                                                 data=data, filename=values["filename"], product_id=product_id)
-        db.session.commit()
+        commit_created()
         return image
 
 
@@ -295,7 +297,7 @@ class DossierSuppliers(MethodView):
         """Add an authorised supplier."""
         actor = _holder()
         supplier = suppliers.add_supplier(db.session, actor, actor.organisation_id, values)
-        db.session.commit()
+        commit_created()
         return supplier
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import func, select
@@ -208,6 +209,80 @@ def test_idempotency_key(api, world, token_for, session):
     assert api("post", "/api/v1/screenings", failed, json={}).status_code == 422
     assert api("post", "/api/v1/screenings", failed, json={"declared_brand": "A1pha"}).status_code == 201
 
+
+
+@contextmanager
+def _committed_states(app, key: str):
+    """After every commit of the app's sessions: (checks, status of the claim of ``key``) as
+    another connection sees them, which is what a crash at that moment would leave."""
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
+
+    from registry.extensions import db
+    from registry.models import IdempotentReply
+
+    states: list[tuple[int, int | None]] = []
+
+    def look(committed) -> None:
+        if committed.info.get("observer"):
+            return
+        with app.app_context(), Session(db.engine, info={"observer": True}) as other:
+            states.append((other.scalar(select(func.count(Check.id))),
+                           other.scalar(select(IdempotentReply.status).where(IdempotentReply.key == key))))
+
+    event.listen(Session, "after_commit", look)
+    try:
+        yield states
+    finally:
+        event.remove(Session, "after_commit", look)
+
+
+def test_an_idempotent_screening_is_committed_with_its_reply(api, app, world, token_for, session, monkeypatch):
+    """No committed moment holds the check without the reply to replay, or a claim without
+    the check: a worker killed at any point leaves a retry either a fresh start or a replay."""
+    from registry.api import v1
+
+    officer = token_for(world.officer)
+    with _committed_states(app, "decl-0003") as states:
+        headers = {**officer, "Idempotency-Key": "decl-0003"}
+        # Killed mid-view (as a worker's timeout ends it) after the check was written: nothing stays.
+        real = v1.check_service.screen_declaration
+
+        def screened_then_killed(*args, **kwargs):
+            real(*args, **kwargs)
+            raise SystemExit(1)
+
+        monkeypatch.setattr(v1.check_service, "screen_declaration", screened_then_killed)
+        with pytest.raises(SystemExit):
+            api("post", "/api/v1/screenings", headers, json={"declared_brand": "A1pha"})
+        monkeypatch.setattr(v1.check_service, "screen_declaration", real)
+        first = api("post", "/api/v1/screenings", headers, json={"declared_brand": "A1pha"})
+        assert first.status_code == 201, first.get_data(as_text=True)[:300]
+        again = api("post", "/api/v1/screenings", headers, json={"declared_brand": "A1pha"})
+    assert again.get_json() == first.get_json() and again.headers["Idempotent-Replayed"] == "true"
+    assert session.scalar(select(func.count(Check.id))) == 1
+    assert states and all(state in ((0, None), (1, 201)) for state in states), states
+    assert (1, 201) in states
+
+
+def test_an_idempotent_bulk_job_is_committed_with_its_reply(api, app, world, token_for, session):
+    from tests.registry.test_bulk import _wait_until_finished, manifest_csv
+
+    officer = {**token_for(world.officer), "Idempotency-Key": "manifest-7"}
+
+    def submit(lines: int = 20):
+        return api("post", "/api/v1/bulk-jobs", officer, data={"manifest": (io.BytesIO(manifest_csv(lines)), "m.csv")},
+                   content_type="multipart/form-data")
+
+    first = submit()
+    assert first.status_code == 202, first.get_data(as_text=True)
+    _wait_until_finished(session, first.get_json()["id"])
+    # The retry's body has a new multipart boundary, as any client's has: it is the same request.
+    again = submit()
+    assert again.status_code == 202 and again.headers["Idempotent-Replayed"] == "true"
+    assert again.get_json()["id"] == first.get_json()["id"]
+    assert_error(submit(21), 422, "idempotency_key_reused")
+    assert session.scalar(select(func.count(BulkJob.id))) == 1
 
 def test_rate_limit_per_token(app, world, token_for, tmp_path):
     from registry import create_app
