@@ -363,12 +363,11 @@ def evidence_verify(package: str) -> None:
     from registry import evidence_verifier
 
     try:
-        files = (evidence_verifier.read_directory(package) if Path(package).is_dir()
-                 else evidence_verifier.read_zip(package))
+        report = evidence_verifier.verify_source(Path(package),
+                                                 trusted_fingerprint=current_app.extensions["signer"].fingerprint)
     except evidence_verifier.UnreadablePackage as exc:
         click.echo(f"Cannot read the package: {exc}")
         sys.exit(2)
-    report = evidence_verifier.verify_files(files, trusted_fingerprint=current_app.extensions["signer"].fingerprint)
     click.echo("\n".join(report.lines()))
     sys.exit(0 if report.ok else 1)
 

@@ -19,7 +19,11 @@ What is checked:
   package re-signed with another key is rejected);
 * every file the manifest lists is there with its SHA-256 and size, and nothing else is;
 * the audit log slice (``audit/chain.json``) is an unbroken hash chain whose head is covered
-  by a checkpoint signed with the same key.
+  by a checkpoint signed with the same key;
+* the ZIP itself is byte for byte the archive its files make: members are stored, not
+  compressed, in a fixed order with the export time, so every byte of a package is either a
+  file's own or a header this script can write again (a changed date, attribute or comment
+  in the ZIP is found as surely as a changed photo).
 
 Exit status 0 when the package is intact, 1 when it is not (each problem is printed), 2 when
 it cannot be read at all.
@@ -32,12 +36,13 @@ import hashlib
 import io
 import json
 import re
+import struct
 import sys
 import zipfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, BinaryIO, Iterable, Iterator, Mapping
 
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
@@ -225,7 +230,9 @@ def read_zip(source: str | Path | bytes) -> dict[str, bytes]:
     """
     try:
         archive = zipfile.ZipFile(io.BytesIO(source) if isinstance(source, bytes) else source)
-    except (zipfile.BadZipFile, OSError) as exc:
+    except (zipfile.BadZipFile, OSError, NotImplementedError, ValueError, EOFError) as exc:
+        # NotImplementedError: a directory entry claiming a ZIP version past what Python reads
+        # (one changed byte makes it so); the others: lengths and offsets that lead nowhere.
         raise UnreadablePackage(f"not a ZIP file ({exc})") from None
     files: dict[str, bytes] = {}
     total = 0
@@ -254,6 +261,81 @@ def read_zip(source: str | Path | bytes) -> dict[str, bytes]:
             total += len(data)
             files[name] = data
     return files
+
+
+def package_order(names: Iterable[str]) -> list[str]:
+    """The order of a package's members: manifest, signature, then the rest by name."""
+    rest = sorted(n for n in names if n not in (MANIFEST, SIGNATURE))
+    return [n for n in (MANIFEST, SIGNATURE) if n in names] + rest
+
+
+def zip_pieces(files: Mapping[str, bytes], stamp: tuple[int, ...]) -> Iterator[bytes]:
+    """A package's ZIP, in pieces: every member stored (not compressed) in ``package_order``
+    with the export time ``stamp`` (year, month, day, hour, minute, second), and nothing
+    optional (no extra fields, comments or data descriptors).
+
+    Written here rather than by ``zipfile`` so that any copy of this script, on any Python,
+    makes exactly these bytes again: that is what lets a verifier rebuild a package and compare.
+    Stored members, because a compressed stream has bits that no inflater reads (the padding of
+    its last byte), which one could change unseen."""
+    year, month, day, hour, minute, second = stamp[:6]
+    dos_time = (hour << 11) | (minute << 5) | (second // 2)
+    dos_date = ((year - 1980) << 9) | (month << 5) | day
+    central, offset = [], 0
+    for name in package_order(files):
+        data, encoded = files[name], name.encode("ascii")
+        crc = zlib.crc32(data)
+        # version needed 2.0, no flags, stored, time, date, CRC-32, sizes, name length, no extra
+        fixed = struct.pack("<HHHHHIIIHH", 20, 0, 0, dos_time, dos_date, crc, len(data), len(data), len(encoded), 0)
+        header = b"PK\x03\x04" + fixed + encoded
+        central.append(b"PK\x01\x02" + struct.pack("<H", (3 << 8) | 20) + fixed
+                       + struct.pack("<HHHII", 0, 0, 0, 0o100644 << 16, offset) + encoded)
+        yield header
+        yield data
+        offset += len(header) + len(data)
+    if offset > 0xFFFFFFFF or len(central) > 0xFFFF:
+        raise UnreadablePackage("a package is at most 4 GiB and 65,535 files")
+    directory = b"".join(central)
+    yield directory
+    yield b"PK\x05\x06" + struct.pack("<HHHHIIH", 0, 0, len(central), len(central), len(directory), offset, 0)
+
+
+def write_zip(files: Mapping[str, bytes], stamp: tuple[int, ...]) -> bytes:
+    return b"".join(zip_pieces(files, stamp))
+
+
+def check_container(source: str | Path | bytes, files: Mapping[str, bytes], report: Report) -> None:
+    """Whether the ZIP ``source`` is byte for byte the archive its ``files`` make."""
+    with (io.BytesIO(source) if isinstance(source, bytes) else open(source, "rb")) as handle:
+        infos = zipfile.ZipFile(handle).infolist()
+        if any(info.compress_type != zipfile.ZIP_STORED for info in infos):
+            # Packages exported before members were stored: their files are checked all the same.
+            report.facts["ZIP container"] = "compressed (an earlier export format): its headers are not checked"
+            return
+        handle.seek(0)
+        offset = 0
+        for piece in zip_pieces(files, infos[0].date_time if infos else (1980, 1, 1, 0, 0, 0)):
+            found = handle.read(len(piece))
+            if found != piece:
+                at = offset + next((i for i, (a, b) in enumerate(zip(found, piece)) if a != b), len(found))
+                report.problems.append(f"the ZIP was changed after it was exported: byte {at:,} is not what "
+                                       f"its files make (a header, date, attribute or order in the archive)")
+                return
+            offset += len(piece)
+        if handle.read(1):
+            report.problems.append(f"the ZIP was changed after it was exported: bytes were added after its end "
+                                   f"(byte {offset:,})")
+
+
+def verify_source(source: str | Path | bytes, *, trusted_fingerprint: str | None) -> Report:
+    """Read and check a package: a ZIP (path or bytes) or an unpacked folder. Raises
+    ``UnreadablePackage`` (or ``OSError``) when it cannot be read at all."""
+    folder = not isinstance(source, bytes) and Path(source).is_dir()
+    files = read_directory(source) if folder else read_zip(source)
+    report = verify_files(files, trusted_fingerprint=trusted_fingerprint)
+    if not folder:
+        check_container(source, files, report)
+    return report
 
 
 def read_directory(root: str | Path) -> dict[str, bytes]:
@@ -427,11 +509,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.public_key:
             trusted = key_fingerprint(load_public_key(Path(args.public_key).read_bytes()))
-        files = read_directory(source) if source.is_dir() else read_zip(source)
+        report = verify_source(source, trusted_fingerprint=trusted)
     except (UnreadablePackage, OSError, ValueError, UnsupportedAlgorithm) as exc:
         print(f"Cannot read the package: {exc}")
         return 2
-    report = verify_files(files, trusted_fingerprint=trusted)
     print("\n".join(report.lines()))
     return 0 if report.ok else 1
 

@@ -20,7 +20,6 @@ import hashlib
 import io
 import json
 import uuid
-import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
@@ -358,19 +357,9 @@ def shipped_verifier(fingerprint: str) -> bytes:
 
 
 def build_zip(files: Mapping[str, bytes], when: datetime) -> bytes:
-    """A ZIP with entries in a fixed order and the export time on each, so that the same files
-    give the same bytes."""
-    stamp = when.astimezone(timezone.utc).timetuple()[:6]
-    out = io.BytesIO()
-    order = [evidence_verifier.MANIFEST, evidence_verifier.SIGNATURE] + sorted(
-        p for p in files if p not in (evidence_verifier.MANIFEST, evidence_verifier.SIGNATURE))
-    with zipfile.ZipFile(out, "w") as archive:
-        for path in order:
-            info = zipfile.ZipInfo(path, date_time=stamp)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o644 << 16
-            archive.writestr(info, files[path])
-    return out.getvalue()
+    """The package's ZIP: members stored in a fixed order with the export time on each, so that
+    the same files give the same bytes and a verifier can rebuild them (``zip_pieces``)."""
+    return evidence_verifier.write_zip(files, when.astimezone(timezone.utc).timetuple()[:6])
 
 
 def exports_of(session: Session, actor: User, case_id: int) -> list[EvidenceExport]:
@@ -398,12 +387,11 @@ def download_export(session: Session, actor: User, blobs: BlobStore, case_id: in
 def verify_package(data: bytes, signer: Signer) -> evidence_verifier.Report:
     """Check an uploaded package against this installation's key (what the page and CLI do)."""
     try:
-        files = evidence_verifier.read_zip(data)
+        return evidence_verifier.verify_source(data, trusted_fingerprint=signer.fingerprint)
     except evidence_verifier.UnreadablePackage as exc:
         report = evidence_verifier.Report()
         report.problems.append(f"the file cannot be read as an evidence package: {exc}")
         return report
-    return evidence_verifier.verify_files(files, trusted_fingerprint=signer.fingerprint)
 
 
 # -- the case register ------------------------------------------------------------------------

@@ -244,15 +244,53 @@ def test_two_thousand_single_bit_flips_are_all_rejected(signer, package):
 
 
 def test_a_changed_byte_anywhere_in_the_zip_is_rejected_not_a_crash(signer, package):
-    """Flips in the package as downloaded: inside compressed data they break the deflate stream
-    (zlib errors), in headers they break the ZIP; each is reported as not intact."""
+    """Flips in the package as downloaded, half of them in the ZIP's own bytes (headers, dates,
+    attributes, the central directory), which no file's hash covers: each is reported as not
+    intact, none crashes the verifier."""
     data = package[1]
     rng = random.Random(11)
-    for index in rng.sample(range(len(data)), 600):
+    archive = zipfile.ZipFile(io.BytesIO(data))
+    contents = set()
+    for info in archive.infolist():
+        start = info.header_offset + 30 + len(info.orig_filename)
+        contents.update(range(start, start + info.compress_size))
+    container = [i for i in range(len(data)) if i not in contents]
+    assert all(info.compress_type == zipfile.ZIP_STORED for info in archive.infolist())
+    for index in rng.sample(range(len(data)), 300) + rng.sample(container, 300):
         changed = bytearray(data)
         changed[index] ^= 1 << rng.randrange(8)
         report = evidence.verify_package(bytes(changed), signer)
         assert not report.ok, f"a flipped bit at byte {index} of the ZIP was accepted"
+
+
+def test_a_package_of_the_earlier_compressed_format_still_verifies(signer, package):
+    """Packages exported before members were stored (deflated, by ``zipfile``) keep verifying
+    by their files; the report says their ZIP headers are not checked."""
+    files = package[2]
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name in ev.package_order(files):
+            archive.writestr(zipfile.ZipInfo(name, date_time=(2026, 11, 2, 10, 0, 0)), files[name],
+                             compress_type=zipfile.ZIP_DEFLATED)
+    report = evidence.verify_package(out.getvalue(), signer)
+    assert report.ok, report.problems
+    assert "compressed" in report.facts["ZIP container"]
+    changed = dict(files, **{"case.json": files["case.json"] + b" "})
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name in ev.package_order(changed):
+            archive.writestr(name, changed[name])
+    assert not evidence.verify_package(out.getvalue(), signer).ok
+
+
+def test_the_zip_is_rebuilt_byte_for_byte_from_its_files(package):
+    """What the container check rests on: the writer makes the downloaded package again from
+    its files and date alone, and ``zipfile`` reads what it writes."""
+    made, data, files = package
+    stamp = zipfile.ZipFile(io.BytesIO(data)).infolist()[0].date_time
+    assert ev.write_zip(files, stamp) == data
+    assert ev.read_zip(ev.write_zip(files, stamp)) == files
+    assert list(ev.read_zip(data)) == ev.package_order(files)
 
 
 def test_every_file_removed_added_or_renamed_is_rejected(signer, package):
@@ -314,7 +352,7 @@ def test_the_shipped_verifier_runs_alone(signer, package, tmp_path):
     shipped = files["verify.py"].decode()
     assert f"EXPECTED_FINGERPRINT: str | None = {signer.fingerprint!r}" in shipped
     imports = {line.split()[1].split(".")[0] for line in shipped.splitlines() if line.startswith(("import ", "from "))}
-    assert imports <= {"__future__", "argparse", "hashlib", "io", "json", "re", "sys", "zipfile", "dataclasses",
+    assert imports <= {"__future__", "argparse", "hashlib", "io", "json", "re", "struct", "sys", "zipfile", "dataclasses",
                        "zlib", "pathlib", "typing", "cryptography"}
 
     unpacked = tmp_path / "unpacked"
@@ -333,6 +371,13 @@ def test_the_shipped_verifier_runs_alone(signer, package, tmp_path):
     (tmp_path / "changed.zip").write_bytes(_zip({**files, "case.json": bytes(flipped)}))
     result = _run_verifier(unpacked, str(tmp_path / "changed.zip"))
     assert result.returncode == 1 and "case.json changed" in result.stdout
+
+    # The files intact, the ZIP not: the first member's date in its local header moved a day.
+    redated = bytearray(data)
+    redated[12] ^= 1
+    (tmp_path / "redated.zip").write_bytes(bytes(redated))
+    result = _run_verifier(unpacked, str(tmp_path / "redated.zip"))
+    assert result.returncode == 1 and "the ZIP was changed after it was exported: byte 12 " in result.stdout
 
     forged = resign(files, load_or_create(tmp_path / "forger.pem"))
     (tmp_path / "forged.zip").write_bytes(_zip(forged))
