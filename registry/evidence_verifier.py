@@ -228,15 +228,17 @@ def read_zip(source: str | Path | bytes) -> dict[str, bytes]:
     encrypted members, too many entries, and members that inflate beyond the limits (counted
     as they are read, not taken from the headers).
     """
+    handle: BinaryIO = io.BytesIO(source) if isinstance(source, bytes) else open(source, "rb")
     try:
-        archive = zipfile.ZipFile(io.BytesIO(source) if isinstance(source, bytes) else source)
+        archive = zipfile.ZipFile(handle)
     except (zipfile.BadZipFile, OSError, NotImplementedError, ValueError, EOFError) as exc:
         # NotImplementedError: a directory entry claiming a ZIP version past what Python reads
         # (one changed byte makes it so); the others: lengths and offsets that lead nowhere.
+        handle.close()
         raise UnreadablePackage(f"not a ZIP file ({exc})") from None
     files: dict[str, bytes] = {}
     total = 0
-    with archive:
+    with handle, archive:
         infos = archive.infolist()
         if len(infos) > MAX_ENTRIES:
             raise UnreadablePackage(f"the ZIP has {len(infos)} entries; a package has at most {MAX_ENTRIES}")
@@ -252,15 +254,36 @@ def read_zip(source: str | Path | bytes) -> dict[str, bytes]:
                 raise UnreadablePackage(f"{name} is a symbolic link")
             limit = min(MAX_TOTAL_BYTES - total, max(info.compress_size, 1) * MAX_RATIO + 1024 * 1024)
             try:
-                with archive.open(info) as handle:
-                    data = handle.read(limit + 1)
-            except (zipfile.BadZipFile, zlib.error, NotImplementedError, OSError, EOFError, ValueError) as exc:
+                with archive.open(info) as member:
+                    data = member.read(limit + 1)
+            except zipfile.BadZipFile as exc:
+                if info.compress_type != zipfile.ZIP_STORED or "CRC" not in str(exc):
+                    raise UnreadablePackage(f"{name} cannot be read ({exc})") from None
+                # A stored member whose bytes no longer match the checksum beside them: read as
+                # it is, so that the manifest says which file changed (or, when none did, the
+                # container check that the ZIP was) instead of the package being "unreadable".
+                data = _stored_member(handle, info)
+            except (zlib.error, NotImplementedError, OSError, EOFError, ValueError) as exc:
                 raise UnreadablePackage(f"{name} cannot be read ({exc})") from None
             if len(data) > limit:
                 raise UnreadablePackage(f"{name} inflates far beyond its compressed size (a ZIP bomb?)")
             total += len(data)
             files[name] = data
     return files
+
+
+def _stored_member(handle: BinaryIO, info: zipfile.ZipInfo) -> bytes:
+    """The bytes of a stored member, read from behind its local header without a CRC check."""
+    handle.seek(info.header_offset)
+    local = handle.read(30)
+    if len(local) < 30 or local[:4] != b"PK\x03\x04":
+        raise UnreadablePackage(f"{info.filename} cannot be read (no local header)")
+    name_length, extra_length = struct.unpack("<HH", local[26:30])
+    handle.seek(info.header_offset + 30 + name_length + extra_length)
+    data = handle.read(info.compress_size)
+    if len(data) != info.compress_size:
+        raise UnreadablePackage(f"{info.filename} cannot be read (the ZIP ends inside it)")
+    return data
 
 
 def package_order(names: Iterable[str]) -> list[str]:
@@ -318,13 +341,14 @@ def check_container(source: str | Path | bytes, files: Mapping[str, bytes], repo
             found = handle.read(len(piece))
             if found != piece:
                 at = offset + next((i for i, (a, b) in enumerate(zip(found, piece)) if a != b), len(found))
-                report.problems.append(f"the ZIP was changed after it was exported: byte {at:,} is not what "
-                                       f"its files make (a header, date, attribute or order in the archive)")
+                report.problems.append(f"every file is as signed, but the ZIP itself was changed after it was "
+                                       f"exported: from byte {at:,} it is not what its files make (a header, "
+                                       f"date, attribute or order in the archive)")
                 return
             offset += len(piece)
         if handle.read(1):
-            report.problems.append(f"the ZIP was changed after it was exported: bytes were added after its end "
-                                   f"(byte {offset:,})")
+            report.problems.append(f"every file is as signed, but the ZIP itself was changed after it was "
+                                   f"exported: bytes were added after its end (byte {offset:,})")
 
 
 def verify_source(source: str | Path | bytes, *, trusted_fingerprint: str | None) -> Report:
@@ -333,7 +357,8 @@ def verify_source(source: str | Path | bytes, *, trusted_fingerprint: str | None
     folder = not isinstance(source, bytes) and Path(source).is_dir()
     files = read_directory(source) if folder else read_zip(source)
     report = verify_files(files, trusted_fingerprint=trusted_fingerprint)
-    if not folder:
+    if not folder and report.ok:
+        # With a file found changed, the ZIP differs too (its checksums); that says nothing more.
         check_container(source, files, report)
     return report
 

@@ -263,6 +263,28 @@ def test_a_changed_byte_anywhere_in_the_zip_is_rejected_not_a_crash(signer, pack
         assert not report.ok, f"a flipped bit at byte {index} of the ZIP was accepted"
 
 
+def test_a_changed_file_is_named_and_a_changed_container_is_told_apart(signer, package):
+    """A byte changed inside a member's data is reported as that file changed (not as an
+    unreadable package); one changed in the ZIP's own records, every file intact, as the ZIP
+    changed after export."""
+    _, data, _ = package
+    archive = zipfile.ZipFile(io.BytesIO(data))
+    info = archive.getinfo("case.json")
+    start = info.header_offset + 30 + len(info.orig_filename)
+    changed = bytearray(data)
+    changed[start + 20] ^= 0x04
+    report = evidence.verify_package(bytes(changed), signer)
+    assert report.problems == ["case.json changed: its SHA-256 does not match the manifest"]
+    rechecked = bytearray(data)
+    rechecked[info.header_offset + 14] ^= 0x01  # the CRC-32 in the local header
+    report = evidence.verify_package(bytes(rechecked), signer)
+    assert len(report.problems) == 1
+    assert report.problems[0].startswith("every file is as signed, but the ZIP itself was changed after it was "
+                                         f"exported: from byte {info.header_offset + 14:,}")
+    appended = evidence.verify_package(data + b"\0", signer)
+    assert not appended.ok and "added after its end" in appended.problems[0]
+
+
 def test_a_package_of_the_earlier_compressed_format_still_verifies(signer, package):
     """Packages exported before members were stored (deflated, by ``zipfile``) keep verifying
     by their files; the report says their ZIP headers are not checked."""
@@ -377,7 +399,7 @@ def test_the_shipped_verifier_runs_alone(signer, package, tmp_path):
     redated[12] ^= 1
     (tmp_path / "redated.zip").write_bytes(bytes(redated))
     result = _run_verifier(unpacked, str(tmp_path / "redated.zip"))
-    assert result.returncode == 1 and "the ZIP was changed after it was exported: byte 12 " in result.stdout
+    assert result.returncode == 1 and "the ZIP itself was changed after it was exported: from byte 12 " in result.stdout
 
     forged = resign(files, load_or_create(tmp_path / "forger.pem"))
     (tmp_path / "forged.zip").write_bytes(_zip(forged))
