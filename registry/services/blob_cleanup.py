@@ -156,24 +156,45 @@ def clean_orphans(session: Session, blobs: BlobStore, *, grace: timedelta = DEFA
             report.removed.append(digest)
             report.removed_bytes += size
     for path in old_temporary:
-        if _remove_if_still_old(path, cutoff, dry_run) is not None:
+        if _remove_if_still_old(path, cutoff, dry_run, blob=False) is not None:
             report.temporary_removed.append(str(path.relative_to(root)))
     return report
 
 
-def _remove_if_still_old(path: Path, cutoff: float, dry_run: bool) -> int | None:
-    """The size removed, or None when the file is gone or was written again meanwhile."""
+def _remove_if_still_old(path: Path, cutoff: float, dry_run: bool, *, blob: bool = True) -> int | None:
+    """The size removed, or None when the file is gone or was written again meanwhile.
+
+    A blob is moved aside (renamed, atomically) before its age is read the last time. A writer
+    naming the blob again touches it (``BlobStore.put``) before its row commits: a touch before
+    the move makes the moved file young, and it is moved back; a touch after it finds no file,
+    and the writer stores the bytes anew. Reading the age and then removing the file in place
+    would leave a moment in which a touch is lost and a committed row names a removed blob.
+    """
     try:
-        stat = path.stat()
+        stat = os.stat(path)
     except FileNotFoundError:
         return None
     if stat.st_mtime >= cutoff:
         return None
-    if not dry_run:
+    if dry_run:
+        return stat.st_size
+    if not blob:
         try:
-            path.unlink()
+            os.unlink(path)
         except FileNotFoundError:
             return None
+        return stat.st_size
+    # Named as a temporary file: a cleanup that dies here leaves it to the next one.
+    aside = path.with_name(f"{_TEMP_PREFIX}removing-{path.name}-{os.getpid()}")
+    try:
+        os.rename(path, aside)
+    except FileNotFoundError:
+        return None
+    stat = os.stat(aside)
+    if stat.st_mtime >= cutoff:
+        os.replace(aside, path)  # the same bytes as any copy written meanwhile: either may win
+        return None
+    os.unlink(aside)
     return stat.st_size
 
 

@@ -124,6 +124,30 @@ def test_an_old_orphan_stored_again_is_young_again_and_kept(session, blobs, worl
     assert report.kept_young >= 1
 
 
+@pytest.mark.parametrize("moment", ["rename", "unlink"])
+def test_an_orphan_stored_again_while_it_is_being_removed_is_kept(session, blobs, world, stored, monkeypatch, moment):
+    """A writer names an old orphan again at the last moments of its removal (just before it
+    is moved aside, or just before it is removed): the blob is there afterwards, intact, so
+    the writer's row never names a missing file."""
+    data = png_bytes(size=(30, 30), colour=(6, 5, 4))
+    digest = blobs.put(data)
+    age(blobs.path_for(digest), TWO_HOURS)
+    real = getattr(os, moment)
+    stored_again = []
+
+    def writer_comes_first(path, *args, **kwargs):
+        if digest in os.fspath(path) and not stored_again:
+            stored_again.append(blobs.put(data))
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, moment, writer_comes_first)
+    blob_cleanup.clean_orphans(session, blobs)
+    monkeypatch.setattr(os, moment, real)
+    assert stored_again == [digest]
+    assert blobs.verify(digest), "a blob stored again during its removal was lost"
+    assert not [p for p in all_files(blobs.root) if "removing" in p.name]
+
+
 def test_check_reports_rows_pointing_at_missing_or_damaged_blobs(app, session, blobs, world, stored):
     runner = app.test_cli_runner()
     assert runner.invoke(args=["blobs", "check"]).exit_code == 0
