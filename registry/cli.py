@@ -49,6 +49,7 @@ audit_cli = AppGroup("audit", help="Check the audit log.")
 case_cli = AppGroup("case", help="Detention cases.")
 evidence_cli = AppGroup("evidence", help="Export and verify evidence packages.")
 blobs_cli = AppGroup("blobs", help="Remove blobs no row names; check that rows name intact blobs.")
+api_cli = AppGroup("api", help="The JSON API's upkeep.")
 
 
 @users_cli.command("create")
@@ -418,7 +419,21 @@ def blobs_check() -> None:
     click.echo(f"All {report.rows} reference(s) point at intact blobs ({report.blobs} blob(s), {report.bytes} bytes).")
 
 
+@api_cli.command("prune-keys")
+@click.option("--days", type=click.IntRange(min=1), default=7, show_default=True,
+              help="Keep the replies of Idempotency-Keys used within this many days.")
+def api_prune_keys(days: int) -> None:
+    """Forget old Idempotency-Key replies (run it daily, like the periodic job)."""
+    from datetime import timedelta
+
+    from registry.services import api_tokens
+
+    removed = api_tokens.prune_idempotent_replies(db.session, older_than=timedelta(days=days))
+    db.session.commit()
+    click.echo(f"Forgot {removed} Idempotency-Key repl{'y' if removed == 1 else 'ies'} older than {days} day(s).")
+
+
 def register(app: Flask) -> None:
     for group in (users_cli, orgs_cli, demo_cli, audit_cli, screen, check, case_cli, deadlines, evidence_cli,
-                  blobs_cli):
+                  blobs_cli, api_cli):
         app.cli.add_command(group)

@@ -10,13 +10,13 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.util import identity_key
 
-from registry.models import ApiToken, User
+from registry.models import ApiToken, IdempotentReply, User
 from registry.models.base import as_utc
 from registry.models.dossier import GENERATION_COLUMN, note_generation
 from registry.services import audit
@@ -117,3 +117,16 @@ def _loaded_user(session: Session, row) -> User:
         make_transient_to_detached(user)
         session.add(user)
     return user
+
+
+#: How long an ``Idempotency-Key``'s reply is kept for replay: far longer than any client's
+#: retries, short enough that the table does not grow with every POST for ever.
+REPLY_RETENTION = timedelta(days=7)
+
+
+def prune_idempotent_replies(session: Session, *, older_than: timedelta = REPLY_RETENTION,
+                             now: datetime | None = None) -> int:
+    """Forget the replies of keys older than ``older_than``; returns how many. A key used
+    again after that is a new request."""
+    cutoff = (now or datetime.now(timezone.utc)) - older_than
+    return session.execute(delete(IdempotentReply).where(IdempotentReply.created_at < cutoff)).rowcount

@@ -284,6 +284,29 @@ def test_an_idempotent_bulk_job_is_committed_with_its_reply(api, app, world, tok
     assert_error(submit(21), 422, "idempotency_key_reused")
     assert session.scalar(select(func.count(BulkJob.id))) == 1
 
+def test_old_idempotency_keys_are_forgotten(api, app, world, token_for, session):
+    from datetime import datetime, timedelta, timezone
+
+    from registry.models import IdempotentReply
+
+    officer = token_for(world.officer)
+    for key in ("old-1", "new-1"):
+        assert api("post", "/api/v1/screenings", {**officer, "Idempotency-Key": key},
+                   json={"declared_brand": "A1pha"}).status_code == 201
+    old = session.scalar(select(IdempotentReply).where(IdempotentReply.key == "old-1"))
+    old.created_at = datetime.now(timezone.utc) - timedelta(days=8)
+    session.commit()
+    result = app.test_cli_runner().invoke(args=["api", "prune-keys"])
+    assert result.exit_code == 0 and "Forgot 1 Idempotency-Key reply older than 7 day(s)" in result.output
+    assert set(session.scalars(select(IdempotentReply.key))) == {"new-1"}
+    # A key forgotten is a new request; one remembered is still replayed.
+    again = api("post", "/api/v1/screenings", {**officer, "Idempotency-Key": "old-1"}, json={"declared_brand": "A1pha"})
+    assert again.status_code == 201 and "Idempotent-Replayed" not in again.headers
+    replayed = api("post", "/api/v1/screenings", {**officer, "Idempotency-Key": "new-1"}, json={"declared_brand": "A1pha"})
+    assert replayed.headers["Idempotent-Replayed"] == "true"
+    assert session.scalar(select(func.count(Check.id))) == 3
+
+
 def test_rate_limit_per_token(app, world, token_for, tmp_path):
     from registry import create_app
 
