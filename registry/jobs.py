@@ -13,7 +13,7 @@ runs out. Drain tasks that start after the job is done return at once. Start wor
 from __future__ import annotations
 
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from flask import Flask, current_app
@@ -35,6 +35,30 @@ def start(app: Flask, job_id: int) -> str:
         return "rq"
     _start_thread(app, job_id)
     return "thread"
+
+
+class QueueUnavailable(Exception):
+    """A job was stored but its queue could not be reached; the job is marked failed."""
+
+
+def start_submitted(app: Flask, job) -> None:
+    """Start a job just committed, and record how it runs. When its queue cannot be reached
+    (Redis down), the job is marked failed with the reason, instead of waiting for ever for a
+    worker that was never told of it, and ``QueueUnavailable`` says so to the caller."""
+    from redis.exceptions import RedisError
+
+    from registry.models import BulkJob
+
+    try:
+        job.runner = start(app, job.id)
+    except RedisError as exc:
+        db.session.rollback()
+        failed = db.session.get(BulkJob, job.id)
+        failed.state, failed.finished_at = "failed", datetime.now(timezone.utc)
+        failed.error = "The job could not be queued: the job queue (Redis) could not be reached. Nothing was screened."
+        db.session.commit()
+        raise QueueUnavailable(failed.error) from exc
+    db.session.commit()
 
 
 def queue(app: Flask):

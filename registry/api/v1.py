@@ -10,7 +10,8 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import func, select
 
-from registry.api import commit_created, configure_blueprint, current_api_user, idempotent, keep_reply
+from registry.api import (commit_created, configure_blueprint, current_api_user, error_response, idempotent,
+                          keep_reply)
 from registry.api import schemas as s
 from registry.extensions import db
 from registry.models import BulkHit, Product, Role, Supplier
@@ -90,6 +91,8 @@ class BulkJobs(MethodView):
     @bulk_jobs.arguments(s.BulkJobIn(), location="files", content_type="multipart/form-data")
     @bulk_jobs.response(202, s.BulkJobOut)
     @bulk_jobs.alt_response(422, schema=s.ErrorOut, description="Not a manifest")
+    @bulk_jobs.alt_response(503, schema=s.ErrorOut, description="Stored, but the job queue could not be reached: "
+                                                                 "the job is marked failed")
     def post(self, files):
         """Submit a manifest (CSV or JSON Lines, as the file `manifest`); follow it with GET."""
         from registry import jobs
@@ -102,8 +105,11 @@ class BulkJobs(MethodView):
         # Committed before it starts, so that a worker finds it: the reply to replay goes with it.
         keep_reply(202, s.BulkJobOut().dump(_job_out(job)))
         db.session.commit()
-        job.runner = jobs.start(current_app._get_current_object(), job.id)
-        db.session.commit()
+        try:
+            jobs.start_submitted(current_app._get_current_object(), job)
+        except jobs.QueueUnavailable as exc:
+            # Not a success: the key is let go with the reply (the failed job stays listed).
+            return error_response(503, str(exc), {"job_id": job.id})
         return _job_out(job)
 
 

@@ -52,8 +52,10 @@ def submit():
         flash(f"Nothing was screened: {'; '.join(exc.errors.values())}", "error")
         return redirect(url_for("bulk.index"))
     commit()
-    job.runner = jobs.start(current_app._get_current_object(), job.id)
-    commit()
+    try:
+        jobs.start_submitted(current_app._get_current_object(), job)
+    except jobs.QueueUnavailable as exc:
+        flash(f"{exc} Try again in a moment.", "error")
     return redirect(url_for("bulk.show", job_id=job.id))
 
 

@@ -347,6 +347,30 @@ def test_bulk_job_through_the_api(api, world, token_for, session, app):
     assert_error(api("post", "/api/v1/bulk-jobs", officer, data={}, content_type="multipart/form-data"), 422)
 
 
+def test_a_bulk_job_whose_queue_cannot_be_reached_is_failed_and_its_key_let_go(api, app, world, token_for, session):
+    from tests.registry.test_bulk import _wait_until_finished, manifest_csv
+
+    officer = {**token_for(world.officer), "Idempotency-Key": "manifest-9"}
+
+    def submit():
+        return api("post", "/api/v1/bulk-jobs", officer, data={"manifest": (io.BytesIO(manifest_csv(10)), "m.csv")},
+                   content_type="multipart/form-data")
+
+    app.config["REDIS_URL"] = "redis://127.0.0.1:1/0"  # nothing listens there
+    try:
+        refused = assert_error(submit(), 503, "unavailable")
+    finally:
+        app.config["REDIS_URL"] = None
+    assert "could not be queued" in refused["message"]
+    stuck = session.get(BulkJob, refused["details"]["job_id"])
+    assert stuck.state == "failed" and "Redis" in stuck.error and stuck.finished_at is not None
+    # The key was let go: the same request, once the queue is back, is a new job that runs.
+    again = submit()
+    assert again.status_code == 202 and "Idempotent-Replayed" not in again.headers
+    assert again.get_json()["id"] != stuck.id
+    _wait_until_finished(session, again.get_json()["id"])
+
+
 def test_openapi_document_and_its_page(api, world, signed_in):
     spec = api("get", "/api/v1/openapi.json").get_json()
     assert spec["openapi"].startswith("3.") and "/api/v1/screenings" in spec["paths"]

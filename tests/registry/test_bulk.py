@@ -251,6 +251,23 @@ def test_officer_screens_a_manifest_in_the_app(app, session, world, signed_in):
     assert 'value="A1pha"' in form and 'value="P0"' in form and 'value="3.5"' in form
 
 
+def test_a_manifest_whose_queue_cannot_be_reached_shows_a_failed_job(app, session, world, signed_in):
+    client = signed_in(world.officer)
+    client.refresh_token("/bulk")
+    app.config["REDIS_URL"] = "redis://127.0.0.1:1/0"  # nothing listens there
+    try:
+        response = client.post("/bulk", {"manifest": (io.BytesIO(manifest_csv(10)), "manifest.csv")},
+                               content_type="multipart/form-data")
+    finally:
+        app.config["REDIS_URL"] = None
+    assert response.status_code == 302
+    job_id = int(response.headers["Location"].rstrip("/").split("/")[-1])
+    job = session.get(BulkJob, job_id)
+    assert job.state == "failed" and "could not be queued" in job.error
+    page = client.get(f"/bulk/{job_id}").get_data(as_text=True)
+    assert "could not be queued" in page and "Try again in a moment" in page
+
+
 def test_bulk_pages_by_role(app, session, world, blobs, signed_in):
     job = submit(session, world, blobs, manifest_csv(5))
     job.state = "done"
