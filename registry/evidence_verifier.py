@@ -49,6 +49,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 FORMAT = "counterfeit-registry-evidence/1"
+#: The manifest's ``container`` since members are stored: signed, so a package exported so
+#: cannot be passed off as one of the earlier, compressed format whose headers go unchecked.
+STORED_CONTAINER = "zip-stored"
 MANIFEST = "manifest.json"
 SIGNATURE = "manifest.sig"
 PUBLIC_KEY = "public_key.pem"
@@ -332,6 +335,10 @@ def check_container(source: str | Path | bytes, files: Mapping[str, bytes], repo
     with (io.BytesIO(source) if isinstance(source, bytes) else open(source, "rb")) as handle:
         infos = zipfile.ZipFile(handle).infolist()
         if any(info.compress_type != zipfile.ZIP_STORED for info in infos):
+            if json.loads(files[MANIFEST]).get("container") == STORED_CONTAINER:
+                report.problems.append("every file is as signed, but the ZIP itself was changed after it was "
+                                       "exported: it was written with its files stored and is now compressed")
+                return
             # Packages exported before members were stored: their files are checked all the same.
             report.facts["ZIP container"] = "compressed (an earlier export format): its headers are not checked"
             return

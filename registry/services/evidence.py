@@ -315,7 +315,7 @@ def export_evidence(session: Session, actor: User, blobs: BlobStore, signer: Sig
     files["report.pdf"] = render_pdf(context, files)
 
     manifest = {
-        "format": evidence_verifier.FORMAT, "package_id": package_id,
+        "format": evidence_verifier.FORMAT, "container": evidence_verifier.STORED_CONTAINER, "package_id": package_id,
         "case": {"id": case.id, "reference": reference, "state": case.state, "interim": interim},
         "exported_at": exported_at.isoformat(), "exported_by": _person(actor),
         "signing_key": {"algorithm": "Ed25519", "fingerprint": signer.fingerprint},

@@ -287,8 +287,24 @@ def test_a_changed_file_is_named_and_a_changed_container_is_told_apart(signer, p
 
 def test_a_package_of_the_earlier_compressed_format_still_verifies(signer, package):
     """Packages exported before members were stored (deflated, by ``zipfile``) keep verifying
-    by their files; the report says their ZIP headers are not checked."""
+    by their files; the report says their ZIP headers are not checked. A package exported
+    stored and compressed afterwards is not taken for one of them: its signed manifest says
+    how it was written."""
     files = package[2]
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name in ev.package_order(files):
+            archive.writestr(name, files[name])
+    recompressed = evidence.verify_package(out.getvalue(), signer)
+    assert recompressed.problems == ["every file is as signed, but the ZIP itself was changed after it was "
+                                     "exported: it was written with its files stored and is now compressed"]
+    # An earlier package: the same files, its manifest without "container", signed then.
+    earlier = dict(files)
+    manifest = json.loads(files["manifest.json"])
+    del manifest["container"]
+    earlier["manifest.json"] = json.dumps(manifest).encode()
+    earlier["manifest.sig"] = ev.signature_text(signer.sign(earlier["manifest.json"]))
+    files = earlier
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
         for name in ev.package_order(files):
