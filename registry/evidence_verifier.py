@@ -231,7 +231,7 @@ def read_zip(source: str | Path | bytes) -> dict[str, bytes]:
     encrypted members, too many entries, and members that inflate beyond the limits (counted
     as they are read, not taken from the headers).
     """
-    handle: BinaryIO = io.BytesIO(source) if isinstance(source, bytes) else open(source, "rb")
+    handle = _open(source)
     try:
         archive = zipfile.ZipFile(handle)
     except (zipfile.BadZipFile, OSError, NotImplementedError, ValueError, EOFError) as exc:
@@ -257,16 +257,15 @@ def read_zip(source: str | Path | bytes) -> dict[str, bytes]:
                 raise UnreadablePackage(f"{name} is a symbolic link")
             limit = min(MAX_TOTAL_BYTES - total, max(info.compress_size, 1) * MAX_RATIO + 1024 * 1024)
             try:
-                with archive.open(info) as member:
-                    data = member.read(limit + 1)
-            except zipfile.BadZipFile as exc:
-                if info.compress_type != zipfile.ZIP_STORED or "CRC" not in str(exc):
-                    raise UnreadablePackage(f"{name} cannot be read ({exc})") from None
-                # A stored member whose bytes no longer match the checksum beside them: read as
-                # it is, so that the manifest says which file changed (or, when none did, the
-                # container check that the ZIP was) instead of the package being "unreadable".
-                data = _stored_member(handle, info)
-            except (zlib.error, NotImplementedError, OSError, EOFError, ValueError) as exc:
+                if info.compress_type == zipfile.ZIP_STORED:
+                    # Read as it lies, without zipfile's CRC check: a changed byte is then named by
+                    # the manifest as that file changed (a changed checksum alone, by the container
+                    # check), instead of the whole package being "unreadable".
+                    data = _stored_member(handle, info, limit + 1)
+                else:
+                    with archive.open(info) as member:
+                        data = member.read(limit + 1)
+            except (zipfile.BadZipFile, zlib.error, NotImplementedError, OSError, EOFError, ValueError) as exc:
                 raise UnreadablePackage(f"{name} cannot be read ({exc})") from None
             if len(data) > limit:
                 raise UnreadablePackage(f"{name} inflates far beyond its compressed size (a ZIP bomb?)")
@@ -275,16 +274,21 @@ def read_zip(source: str | Path | bytes) -> dict[str, bytes]:
     return files
 
 
-def _stored_member(handle: BinaryIO, info: zipfile.ZipInfo) -> bytes:
-    """The bytes of a stored member, read from behind its local header without a CRC check."""
+def _open(source: str | Path | bytes) -> BinaryIO:
+    return io.BytesIO(source) if isinstance(source, bytes) else open(source, "rb")
+
+
+def _stored_member(handle: BinaryIO, info: zipfile.ZipInfo, at_most: int) -> bytes:
+    """The bytes of a stored member (``at_most`` of them), read from behind its local header
+    without a CRC check."""
     handle.seek(info.header_offset)
     local = handle.read(30)
     if len(local) < 30 or local[:4] != b"PK\x03\x04":
         raise UnreadablePackage(f"{info.filename} cannot be read (no local header)")
     name_length, extra_length = struct.unpack("<HH", local[26:30])
     handle.seek(info.header_offset + 30 + name_length + extra_length)
-    data = handle.read(info.compress_size)
-    if len(data) != info.compress_size:
+    data = handle.read(min(info.compress_size, at_most))
+    if len(data) < min(info.compress_size, at_most):
         raise UnreadablePackage(f"{info.filename} cannot be read (the ZIP ends inside it)")
     return data
 
@@ -332,7 +336,7 @@ def write_zip(files: Mapping[str, bytes], stamp: tuple[int, ...]) -> bytes:
 
 def check_container(source: str | Path | bytes, files: Mapping[str, bytes], report: Report) -> None:
     """Whether the ZIP ``source`` is byte for byte the archive its ``files`` make."""
-    with (io.BytesIO(source) if isinstance(source, bytes) else open(source, "rb")) as handle:
+    with _open(source) as handle:
         infos = zipfile.ZipFile(handle).infolist()
         if any(info.compress_type != zipfile.ZIP_STORED for info in infos):
             if json.loads(files[MANIFEST]).get("container") == STORED_CONTAINER:
