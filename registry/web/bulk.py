@@ -6,13 +6,14 @@ import csv
 import io
 import math
 
-from flask import Blueprint, Response, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import (Blueprint, Response, current_app, flash, jsonify, redirect, render_template, request,
+                   stream_with_context, url_for)
 from sqlalchemy import asc, desc, func, literal_column, select
 
 from registry import jobs
 from registry.extensions import db
 from registry.models import BulkHit, Role
-from registry.services import bulk
+from registry.services import bulk, tenancy
 from registry.services.errors import Conflict, ValidationError
 from registry.web.common import actor, blobs, commit, form_expired, roles_required
 from registry.services.spreadsheet import safe_cell as _cell
@@ -136,14 +137,28 @@ def cancel(job_id: int):
 @bp.get("/<int:job_id>/hits.csv")
 @readers
 def hits_csv(job_id: int):
-    job = bulk.get_job(db.session, actor(), job_id)
+    user = actor()
+    job = bulk.get_job(db.session, user, job_id)
     statement, _, _ = _sorted(_hits_query(job.id))
+    tenant = tenancy.tenant_of(user)
 
     def rows():
+        # The rows are read as the body is sent, after this view returned, in a new app context
+        # (``stream_with_context`` keeps the request, not its session): that session is told
+        # whose rows it reads, or PostgreSQL's row security would give it none.
+        tenancy.bind(db.session, tenant)
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\r\n")
+
+        def flush() -> str:
+            text = out.getvalue()
+            out.seek(0)
+            out.truncate()
+            return text
+
         writer.writerow(["line", "id", "brand", "score", "recommendation", "reasons", "description",
                          "declared_brand", "consignor", "origin_country", "hs_code", "declared_value", "currency"])
+        yield flush()
         for hit in db.session.scalars(statement.execution_options(yield_per=2000)):
             line = hit.line or {}
             writer.writerow([_cell(v) for v in (
@@ -151,10 +166,8 @@ def hits_csv(job_id: int):
                 " | ".join(hit.reasons), line.get("description", ""), line.get("declared_brand", ""),
                 line.get("consignor", ""), line.get("origin_country", ""), line.get("hs_code", ""),
                 line.get("declared_value", ""), line.get("currency", ""))])
-            yield out.getvalue()
-            out.seek(0)
-            out.truncate()
+            yield flush()
 
-    response = Response(rows(), mimetype="text/csv")
+    response = Response(stream_with_context(rows()), mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="bulk-{job.id}-hits.csv"'
     return response
