@@ -43,6 +43,14 @@ STATES = {
 }
 OPEN_STATES = set(STATES) - {"closed"}
 _RESPONSE = {"awaiting_response", "extension_granted"}
+#: The goods have left detention (or a court has them): no legal clock of the detention runs on.
+SETTLED_STATES = {"destroyed", "released", "court_proceedings", "closed"}
+#: The goods are held and their destruction still turns on the declarant's consent.
+CONSENT_STATES = {"notified", "awaiting_response", "extension_granted", "infringement_confirmed"}
+DECLARANT_ANSWERS = {"consent": "given", "objection": "objected"}
+#: The procedure for small consignments: only under an application whose holder asked for it,
+#: and the rights holder is not notified (Reg. 608/2013 Art. 26(1)-(2)).
+SMALL_CONSIGNMENT = "small_consignment"
 
 
 @dataclass(frozen=True)
@@ -65,7 +73,9 @@ TRANSITIONS: dict[str, Transition] = {
                                        "infringement_confirmed", frozenset({Role.OFFICER})),
     "deny_infringement": Transition("Goods are genuine or not infringing", frozenset(_RESPONSE),
                                     "infringement_not_confirmed", frozenset({Role.OFFICER})),
-    "destroy": Transition("Goods destroyed", frozenset({"infringement_confirmed"}), "destroyed",
+    # From "notified" only in the small-consignment procedure, where the rights holder is not
+    # asked (see ``_refusal``): the declarant's consent is enough.
+    "destroy": Transition("Goods destroyed", frozenset({"infringement_confirmed", "notified"}), "destroyed",
                           frozenset({Role.OFFICER})),
     "start_proceedings": Transition("Court proceedings started", frozenset({"infringement_confirmed"}),
                                     "court_proceedings", frozenset({Role.OFFICER})),
@@ -198,6 +208,11 @@ def open_detention(session: Session, actor: User, profiles: Mapping[str, Profile
             fields.errors["suggestion_id"] = "choose one of this check's suggestions"
     elif check.suggestions:
         suggestion = check.suggestions[0]
+    if procedure == SMALL_CONSIGNMENT and "procedure" not in fields.errors:
+        right = suggestion.right if suggestion is not None else None
+        if legal_basis != "application" or right is None or not right.small_consignments:
+            fields.errors["procedure"] = ("the small-consignment procedure needs an application whose rights "
+                                          "holder asked for it; use the standard procedure")
     if legal_basis in ("application", "recordation") and (suggestion is None or suggestion.right is None):
         fields.errors["legal_basis"] = "an application or recordation needs the right the goods infringe"
     if suggestion is not None and suggestion.right is not None and legal_basis in ("application", "recordation") \
@@ -229,12 +244,15 @@ def _require_same_office(actor: User, case: DetentionCase) -> None:
         raise Forbidden(f"this case is handled by {case.office}; officers of {actor.office} can read it, not change it")
 
 
-def available_transitions(case: DetentionCase, actor: User) -> list[tuple[str, Transition]]:
+def available_transitions(case: DetentionCase, actor: User, profile: Profile | None = None, *,
+                          today: date | None = None) -> list[tuple[str, Transition]]:
+    """The steps the actor can take now: those the state allows and no rule refuses."""
     if actor.role == Role.OFFICER and actor.office and case.office.strip().lower() != actor.office.strip().lower():
         return []
+    today = today or date.today()
     return [(name, t) for name, t in TRANSITIONS.items()
             if case.state in t.sources and actor.role in t.roles
-            and not (name == "grant_extension" and case.extension_granted_on is not None)]
+            and _refusal(case, name, profile, today, case.declarant_consent) is None]
 
 
 def advance(session: Session, actor: User, case_id: int, action: str, *, expected_version: int | None = None,
@@ -252,22 +270,66 @@ def advance(session: Session, actor: User, case_id: int, action: str, *, expecte
         raise Forbidden(f"your role cannot '{transition.label.lower()}'")
     _check_version(case, expected_version)
     today = today or date.today()
-    _check_transition(case, action)
-    deemed = _consent_deadline_passed(case, _profile(case, profiles), today)
+    profile = _profile(case, profiles)
+    deemed = _consent_deadline_passed(case, profile, today)
+    _check_transition(case, action, profile, today, "deemed" if deemed is not None else case.declarant_consent)
     with _claimed(session, case):
         source = _change_state(case, action, deemed, today)
         _record_transition(session, actor, case, action, source, deemed, note=note, profiles=profiles)
     return case
 
 
-def _check_transition(case: DetentionCase, action: str) -> None:
+def _check_transition(case: DetentionCase, action: str, profile: Profile | None, today: date,
+                      consent: str) -> None:
     transition = TRANSITIONS[action]
     if case.state not in transition.sources:
         allowed = ", ".join(STATES[s].lower() for s in sorted(transition.sources))
         raise Conflict(f"a case that is '{STATES[case.state].lower()}' cannot go to "
                        f"'{STATES[transition.target].lower()}' (only from: {allowed})")
-    if action == "grant_extension" and case.extension_granted_on is not None:
-        raise Conflict("an extension was already granted; it can be granted once")
+    refusal = _refusal(case, action, profile, today, consent)
+    if refusal is not None:
+        raise Conflict(refusal)
+
+
+def _refusal(case: DetentionCase, action: str, profile: Profile | None, today: date, consent: str) -> str | None:
+    """Why the law does not allow ``action`` on this case now (its state aside), or None.
+    ``consent`` is the declarant's consent as it stands (deemed when its period just ran out)."""
+    if action == "grant_extension":
+        return extension_refusal(case, profile, today)
+    if action == "destroy" and case.state == "notified" and case.procedure != SMALL_CONSIGNMENT:
+        return "the rights holder must confirm the infringement before the goods are destroyed"
+    if action == "destroy" and profile is not None and consent_applies(case, profile) \
+            and consent not in ("given", "deemed"):
+        if consent == "objected":
+            return ("the declarant objected to destruction: the goods can be destroyed only by a court's "
+                    "decision; the rights holder starts proceedings, or the goods are released")
+        period = next((d for d in case_deadlines(case, profile) if d.rule.deemed_consent), None)
+        until = f", or wait until {period.due:%d %B %Y} has passed: silence until then counts as consent" \
+            if period is not None and period.due is not None else ""
+        return f"the declarant has not consented to destruction: record their consent{until}"
+    return None
+
+
+def extension_refusal(case: DetentionCase, profile: Profile | None, today: date) -> str | None:
+    """Why the rights holder's period cannot be extended now, or None: once only, never for
+    perishable goods, only where the jurisdiction provides for it, and only while it runs."""
+    if case.extension_granted_on is not None:
+        return "an extension was already granted; it can be granted once"
+    if case.procedure == "perishable":
+        return "the period for perishable goods cannot be extended"
+    period = next((d for d in case_deadlines(case, profile) if d.rule.extension_days), None) if profile else None
+    if period is None:
+        return "no extension of this period is provided for in this case's jurisdiction and procedure"
+    if period.due is not None and today > period.due:
+        return (f"the rights holder's period ended on {period.due:%d %B %Y}; an extension can only be "
+                "granted while it runs")
+    return None
+
+
+def consent_applies(case: DetentionCase, profile: Profile) -> bool:
+    """Whether destruction of these goods turns on the declarant's consent (given or deemed)."""
+    return any(rule.deemed_consent and (not rule.procedures or case.procedure in rule.procedures)
+               for rule in profile.deadlines)
 
 
 def _change_state(case: DetentionCase, action: str, deemed: Deadline | None, today: date) -> str:
@@ -306,9 +368,9 @@ def _notify_holder(session: Session, actor: User, case: DetentionCase,
     from registry.services.profiles import load_profiles
 
     profile = (profiles or load_profiles()).get(case.jurisdiction)
-    if profile is None:
-        return
-    deadline = next_deadline(case, profile)
+    if profile is None or case.procedure == SMALL_CONSIGNMENT:
+        return  # a small consignment's holder is not notified, nor told about the declaration
+    deadline = next_deadline(case, profile, case.notified_on)
     text = (f"{deadline.label} by {deadline.due:%A %d %B %Y} ({deadline.rule.basis})" if deadline
             else "see the case")
     record_notices(session, actor, case, profile, text)
@@ -332,6 +394,8 @@ class Deadline:
     due: date | None  # None until its starting event happened
     met: bool
     extended: bool
+    #: The goods left detention (or went to court) before it was met: it no longer runs.
+    ended: bool = False
 
     @property
     def label(self) -> str:
@@ -340,8 +404,28 @@ class Deadline:
     def days_left(self, today: date) -> int | None:
         return None if self.due is None else (self.due - today).days
 
+    def ran_out(self, today: date) -> bool:
+        """A period given to a party (not a step customs must take) whose date has passed."""
+        return self.rule.party_period and self.due is not None and not self.met and today > self.due
+
     def overdue(self, today: date) -> bool:
-        return self.due is not None and not self.met and today > self.due
+        return self.due is not None and not self.met and not self.ended and not self.rule.party_period \
+            and today > self.due
+
+    def running(self, today: date) -> bool:
+        return self.due is not None and not self.met and not self.ended and not self.ran_out(today)
+
+    def status(self, today: date) -> str:
+        """met, ended, ran out, overdue, open or not started: what the legal clock shows."""
+        if self.met:
+            return "met"
+        if self.ended:
+            return "ended"
+        if self.ran_out(today):
+            return "ran out"
+        if self.overdue(today):
+            return "overdue"
+        return "open" if self.due is not None else "not started"
 
 
 def _start(case: DetentionCase, start: str) -> date | None:
@@ -368,19 +452,23 @@ def case_deadlines(case: DetentionCase, profile: Profile) -> list[Deadline]:
                 days, extended = days + rule.extension_days, True
             due = (add_working_days(start, days, case.office_country) if rule.unit == "working"
                    else start + timedelta(days=days))
-        deadlines.append(Deadline(rule, due, _met(case, rule) or case.state == "closed", extended))
+        met = _met(case, rule)
+        deadlines.append(Deadline(rule, due, met, extended, ended=not met and case.state in SETTLED_STATES))
     return deadlines
 
 
-def next_deadline(case: DetentionCase, profile: Profile) -> Deadline | None:
-    pending = [d for d in case_deadlines(case, profile) if d.due is not None and not d.met
+def next_deadline(case: DetentionCase, profile: Profile, today: date | None = None) -> Deadline | None:
+    """The earliest deadline still running: not met, not ended with the detention, not a
+    party's period that ran out, not the declarant's once their answer is recorded."""
+    today = today or date.today()
+    pending = [d for d in case_deadlines(case, profile) if d.running(today)
                and not (d.rule.deemed_consent and case.declarant_consent)]
     return min(pending, key=lambda d: d.due, default=None)
 
 
 def _consent_deadline_passed(case: DetentionCase, profile: Profile | None, today: date) -> Deadline | None:
     """The declarant's objection deadline, when it passed in silence and consent is not recorded yet."""
-    if case.declarant_consent or case.state not in OPEN_STATES or profile is None:
+    if case.declarant_consent or case.state not in CONSENT_STATES or profile is None:
         return None
     return next((d for d in case_deadlines(case, profile)
                  if d.rule.deemed_consent and d.due is not None and today > d.due), None)
@@ -422,7 +510,7 @@ def apply_all_deemed_consents(session: Session, profiles: Mapping[str, Profile],
     them), and a case someone is changing at that moment is left for the next run or the next
     time the case is opened, where deemed consent is applied too."""
     applied = 0
-    ids = session.scalars(select(DetentionCase.id).where(DetentionCase.state.in_(OPEN_STATES),
+    ids = session.scalars(select(DetentionCase.id).where(DetentionCase.state.in_(CONSENT_STATES),
                                                          DetentionCase.declarant_consent == "")).all()
     for case_id in ids:
         case = session.get(DetentionCase, case_id)
@@ -461,7 +549,7 @@ def dashboard(session: Session, actor: User, profiles: Mapping[str, Profile], *,
         if case.state not in OPEN_STATES:
             continue
         profile = profiles.get(case.jurisdiction)
-        rows.append(DashboardRow(case, next_deadline(case, profile) if profile else None))
+        rows.append(DashboardRow(case, next_deadline(case, profile, today) if profile else None))
     return sorted(rows, key=lambda row: row.sort_key(today))
 
 
@@ -493,8 +581,8 @@ def respond(session: Session, actor: User, case_id: int, raw: Mapping[str, Any],
     errors: dict[str, str] = {}
     if answer not in ANSWERS:
         errors["answer"] = "say whether the goods infringe your right, are genuine, or that you need more time"
-    if answer == "extension" and (case.extension_granted_on is not None or case.procedure == "perishable"):
-        errors["answer"] = "no (further) extension can be given for this case"
+    if answer == "extension" and (refusal := extension_refusal(case, profile, today)) is not None:
+        errors["answer"] = f"no extension can be asked for: {refusal}"
     feature_ids = {int(i) for i in raw.get("wrong_features") or [] if str(i).isdigit()}
     image_ids = {int(i) for i in raw.get("cited_images") or [] if str(i).isdigit()}
     features = session.scalars(select(ProductFeature).join(Product).where(
@@ -530,6 +618,39 @@ def respond(session: Session, actor: User, case_id: int, raw: Mapping[str, Any],
         else:
             _record_transition(session, actor, case, action, source, deemed, note=reasons, profiles=profiles)
     return response
+
+
+# -- the declarant's answer -----------------------------------------------------------------------
+
+def record_declarant_answer(session: Session, actor: User, case_id: int, answer: str, *, note: str = "",
+                            expected_version: int | None = None, today: date | None = None,
+                            profiles: Mapping[str, Profile] | None = None) -> DetentionCase:
+    """Record that the declarant consented to destruction, or objected to it, within their period.
+
+    Without consent (given, or deemed when the period passes in silence) the goods are not
+    destroyed; after an objection only a court can order it."""
+    case = _open_case_for_officer(session, actor, case_id, expected_version)
+    today = today or date.today()
+    if answer not in DECLARANT_ANSWERS:
+        raise ValidationError({"answer": "say whether the declarant consents to destruction or objects"})
+    profile = _profile(case, profiles)
+    if profile is None or not consent_applies(case, profile):
+        raise Conflict("the declarant's consent to destruction plays no part in this case's procedure")
+    if case.state not in CONSENT_STATES:
+        raise Conflict(f"the case is '{STATES[case.state].lower()}': the declarant's answer can be recorded "
+                       "once the parties are notified and while the goods are detained")
+    if case.declarant_consent:
+        raise Conflict(f"the declarant's answer is already recorded: consent {case.declarant_consent}")
+    period = _consent_deadline_passed(case, profile, today)
+    if period is not None:
+        raise Conflict(f"the declarant's period ended on {period.due:%d %B %Y} without an answer: "
+                       "consent to destruction is deemed given (open the case again to see it recorded)")
+    with _claimed(session, case):
+        case.declarant_consent = DECLARANT_ANSWERS[answer]
+        _event(session, actor, case, f"declarant_{answer}", case.state, case.state,
+               note=note or ("The declarant consents to destruction." if answer == "consent"
+                             else "The declarant objects to destruction."))
+    return case
 
 
 # -- notes, photos and samples -------------------------------------------------------------------

@@ -209,7 +209,7 @@ def case_record(session: Session, case: DetentionCase, profile: Profile | None) 
             "declared_value": str(check.declared_value) if check.declared_value is not None else None,
             "currency": check.currency, "gtins": check.gtins},
         "deadlines": [{"key": d.rule.key, "label": d.rule.label, "basis": d.rule.basis, "due": _iso(d.due),
-                       "unit": d.rule.unit, "met": d.met, "extended": d.extended}
+                       "unit": d.rule.unit, "met": d.met, "extended": d.extended, "ended": d.ended}
                       for d in (case_deadlines(case, profile) if profile else [])],
         "timeline": [{"at": _iso(e.at), "actor": e.actor.name if e.actor else "the system", "action": e.action,
                       "from_state": e.from_state, "to_state": e.to_state, "note": e.note, "details": e.details}

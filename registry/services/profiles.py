@@ -27,6 +27,9 @@ class DeadlineRule:
     met_by: tuple[str, ...] = ()
     #: Silence until the date counts as the declarant's consent to destruction.
     deemed_consent: bool = False
+    #: A period given to a party (the importer's time to answer), not a step customs must take:
+    #: never overdue, it simply runs out.
+    party_period: bool = False
 
 
 @dataclass(frozen=True)
@@ -54,7 +57,8 @@ def _rule(data: dict, where: str) -> DeadlineRule:
             extension_days=int(data.get("extension_days", 0)),
             procedures=tuple(data.get("procedures", ())),
             met_by=tuple(a for a in str(data.get("met_by", "")).split("|") if a),
-            deemed_consent=bool(data.get("deemed_consent", False)))
+            deemed_consent=bool(data.get("deemed_consent", False)),
+            party_period=bool(data.get("party_period", False)))
     except (KeyError, TypeError, ValueError) as exc:
         raise ProfileError(f"{where}: {exc!r} in a deadline") from None
     if rule.unit not in UNITS or rule.start not in STARTS or rule.days < 0:

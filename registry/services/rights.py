@@ -13,8 +13,8 @@ from registry.models import MarkKind, Office, Product, Right, User
 from registry.services.errors import ValidationError
 from registry.services.records import create_record, delete_record, update_record
 from registry.services.tenancy import get_editable, require_dossier_editor
-from registry.services.validation import (FieldCollector, parse_country, parse_date, parse_jurisdictions,
-                                          parse_nice_classes)
+from registry.services.validation import (EU_JURISDICTIONS, FieldCollector, parse_country, parse_date,
+                                          parse_jurisdictions, parse_nice_classes)
 
 
 def right_values(raw: Mapping[str, Any], *, today: date | None = None) -> dict[str, Any]:
@@ -65,6 +65,12 @@ def right_values(raw: Mapping[str, Any], *, today: date | None = None) -> dict[s
     start, end = values.get("protection_valid_from"), values.get("protection_valid_until")
     if start and end and end < start:
         errors["protection_valid_until"] = "customs protection must end after it starts"
+    if start and end and EU_JURISDICTIONS & set(values.get("protection_jurisdictions") or ()) \
+            and end > _one_year_after(start) \
+            and "protection_valid_until" not in errors:
+        errors["protection_valid_until"] = (
+            f"an EU application for action is granted for at most one year (Reg. 608/2013 Art. 11(1)): "
+            f"until {_one_year_after(start).isoformat()} at the latest; ask customs to extend it before it ends")
     if end is not None and end < today and "protection_valid_until" not in errors:
         errors["protection_valid_until"] = (f"customs protection ended on {end.isoformat()}; "
                                             "enter the dates of the current application")
@@ -80,6 +86,13 @@ def right_values(raw: Mapping[str, Any], *, today: date | None = None) -> dict[s
             errors["protection_valid_until"] = "enter the date customs protection ends"
     fields.raise_errors()
     return values
+
+
+def _one_year_after(day: date) -> date:
+    try:
+        return day.replace(year=day.year + 1)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + 1, day=28)
 
 
 def register_right(session: Session, actor: User, organisation_id: int,

@@ -21,6 +21,10 @@ from registry.services.errors import ValidationError
 _SPLIT = re.compile(r"[,;\n]+")
 #: Customs-protection jurisdictions that are not countries.
 REGIONAL_JURISDICTIONS = {"EU": "European Union"}
+#: Where Regulation (EU) No 608/2013 governs customs protection: the Union, and each member
+#: state for a national application.
+EU_JURISDICTIONS = frozenset({"EU", "AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU",
+                              "IE", "IT", "LV", "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE"})
 
 
 class FieldCollector:

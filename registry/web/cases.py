@@ -101,8 +101,11 @@ def case_page(case_id: int, *, status: int = 200, draft: dict | None = None):
     return render_template("cases/show.html", case=case, profile=profile, today=today, products=products,
                            images=images, answering=user.role == Role.HOLDER and case.state in ("awaiting_response", "extension_granted"),
                            deadlines=case_service.case_deadlines(case, profile) if profile else [],
-                           next_deadline=case_service.next_deadline(case, profile) if profile else None,
-                           transitions=case_service.available_transitions(case, user),
+                           next_deadline=case_service.next_deadline(case, profile, today) if profile else None,
+                           transitions=case_service.available_transitions(case, user, profile, today=today),
+                           declarant_answer=user.role == Role.OFFICER and profile is not None
+                           and case_service.consent_applies(case, profile)
+                           and case.state in case_service.CONSENT_STATES and not case.declarant_consent,
                            states=case_service.STATES, form=TransitionForm(),
                            exports=(evidence.exports_of(db.session, user, case.id) if has_exports else [])
                            if user.role in evidence.EXPORT_ROLES else None, draft=draft or {}), status
@@ -235,6 +238,16 @@ def _officer_action(case_id: int, action, success: str, *, draft: dict | None = 
         commit()
         flash(success, "success")
     return redirect(url_for("cases.show", case_id=case_id))
+
+
+@bp.post("/cases/<int:case_id>/declarant")
+@roles_required(Role.OFFICER)
+def declarant_answer(case_id: int):
+    answer, note = request.form.get("answer", ""), request.form.get("note", "")
+    return _officer_action(
+        case_id, lambda: case_service.record_declarant_answer(db.session, actor(), case_id, answer, note=note,
+                                                              expected_version=seen_version(), profiles=profiles()),
+        "The declarant's answer is recorded.")
 
 
 @bp.post("/cases/<int:case_id>/notes")

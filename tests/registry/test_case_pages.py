@@ -54,6 +54,19 @@ def test_officer_detains_holder_confirms_officer_closes(signed_in, session, worl
     answered = officer.get(f"/cases/{case.id}").get_data(as_text=True)
     assert "Infringement confirmed" in answered and "logo printed" in answered and "agrees to destruction" in answered
 
+    # Destruction waits for the declarant's consent, recorded on the page.
+    advance(officer, case, "destroy")
+    refused = officer.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert "has not consented to destruction" in refused and "Record the declarant's answer" in refused
+    assert ">Goods destroyed</button>" not in refused  # not offered until the declarant consents
+    session.refresh(case)
+    assert case.state == "infringement_confirmed"
+    response = officer.post(f"/cases/{case.id}/declarant", {"answer": "consent", "note": "by e-mail",
+                                                            "version": str(case.version)})
+    assert response.status_code == 302
+    session.refresh(case)
+    assert case.declarant_consent == "given"
+    assert ">Goods destroyed</button>" in officer.get(f"/cases/{case.id}").get_data(as_text=True)
     for action in ("destroy", "close"):
         advance(officer, case, action)
         session.refresh(case)

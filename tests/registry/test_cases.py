@@ -6,9 +6,9 @@ from datetime import date, datetime, timezone
 
 import pytest
 from freezegun import freeze_time
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from registry.models import AuditEvent, Check, DetentionCase, Suggestion
+from registry.models import AuditEvent, Check, DetentionCase, Notice, Suggestion
 from registry.services import cases
 from registry.services.errors import Conflict, Forbidden, NotFound, ValidationError
 from registry.services.profiles import ProfileError, load_profiles, parse_profiles
@@ -88,17 +88,23 @@ def test_the_whole_path_is_audited(session, world, check):
         if action == "confirm_infringement":  # the holder answers, with its reasons
             cases.respond(session, world.a.holder, case.id, {"answer": "infringement", "reasons": "fake logo"},
                           today=date(2026, 12, 21))
+        elif action == "destroy":  # only with the declarant's consent
+            cases.record_declarant_answer(session, world.officer, case.id, "consent", today=date(2026, 12, 21))
+            cases.advance(session, world.officer, case.id, action, today=date(2026, 12, 21))
         else:
             cases.advance(session, world.officer, case.id, action, today=date(2026, 12, 21))
         session.commit()
     assert case.state == "closed"
     assert [e.to_state for e in case.events] == ["detained", "notified", "awaiting_response", "extension_granted",
-                                                 "infringement_confirmed", "destroyed", "closed"]
+                                                 "infringement_confirmed", "infringement_confirmed", "destroyed",
+                                                 "closed"]
+    assert case.events[5].action == "declarant_consent"
     actions = session.scalars(select(AuditEvent.action).where(AuditEvent.object_type == "case")
                               .order_by(AuditEvent.seq)).all()
     expected = ["case.open"] + [f"case.{a}" for a in HAPPY_PATH]
     expected.insert(expected.index("case.notify") + 1, "case.disclose")  # the notice to the holder
     expected.insert(expected.index("case.confirm_infringement"), "case.response")
+    expected.insert(expected.index("case.destroy"), "case.declarant_consent")
     assert actions == expected
 
 
@@ -176,10 +182,31 @@ def test_eu_perishable_goods_get_three_working_days(session, world, check):
 
 
 def test_eu_small_consignment_has_its_own_clock(session, world, check):
+    # Only under an application whose holder asked for the procedure (Art. 26(1)).
+    with pytest.raises(ValidationError, match="asked for it"):
+        open_case(session, world, check, procedure="small_consignment")
+    session.rollback()
+    with pytest.raises(ValidationError, match="asked for it"):
+        open_case(session, world, check, procedure="small_consignment", legal_basis="ex_officio")
+    session.rollback()
+    world.a.right.small_consignments = True
+    session.commit()
     case = open_case(session, world, check, procedure="small_consignment")
     cases.advance(session, world.officer, case.id, "notify", today=date(2026, 12, 21))
+    session.commit()
     dates = due_dates(case)
     assert "holder_response" not in dates and dates["small_consignment_views"] == date(2027, 1, 6)
+    # The holder is not notified (Art. 26(2)): no notice, nothing of the declaration disclosed.
+    assert session.scalar(select(func.count(Notice.id)).where(Notice.case_id == case.id)) == 0
+    actions = session.scalars(select(AuditEvent.action).where(AuditEvent.object_type == "case",
+                                                              AuditEvent.object_id == case.id)).all()
+    assert "case.disclose" not in actions
+    # The declarant's consent (given, or deemed after the period) is enough to destroy.
+    with pytest.raises(Conflict, match="not consented"):
+        cases.advance(session, world.officer, case.id, "destroy", today=date(2026, 12, 22))
+    session.rollback()
+    cases.advance(session, world.officer, case.id, "destroy", today=date(2027, 1, 7))
+    assert case.state == "destroyed" and case.declarant_consent == "deemed"
 
 
 def test_us_deadlines(session, world, check):
@@ -381,3 +408,102 @@ def test_an_officer_of_another_office_reads_but_cannot_change(session, world, ch
     same = users.create_user(session, None, email="hh@customs.example", name="H", password="long-enough-password",
                              role=Role.OFFICER, office="hamburg customs office ")
     assert cases.advance(session, same, case.id, "notify").state == "notified"
+
+
+# -- what the law does not allow, whatever the state machine would ------------------------------
+
+def test_an_extension_only_while_the_period_runs_never_for_perishable_goods_nor_where_none_exists(
+        session, world, check):
+    case = _awaiting(session, world, check)  # notified Mon 21 Dec 2026: the holder has until 6 Jan 2027
+    late = date(2027, 1, 7)
+    assert "grant_extension" not in dict(cases.available_transitions(case, world.officer, PROFILES["EU"], today=late))
+    with pytest.raises(Conflict, match="ended on 06 January 2027"):
+        cases.advance(session, world.officer, case.id, "grant_extension", today=late)
+    session.rollback()
+    assert case.state == "awaiting_response" and case.extension_granted_on is None
+    cases.advance(session, world.officer, case.id, "grant_extension", today=date(2027, 1, 6))  # the last day
+    assert due_dates(case)["holder_response"] == date(2027, 1, 20)
+
+
+def test_perishable_and_us_periods_cannot_be_extended(session, world, check):
+    case = _awaiting(session, world, check, procedure="perishable")
+    with pytest.raises(Conflict, match="perishable"):
+        cases.advance(session, world.officer, case.id, "grant_extension", today=date(2026, 12, 22))
+    session.rollback()
+    with pytest.raises(ValidationError, match="perishable"):
+        cases.respond(session, world.a.holder, case.id, {"answer": "extension"}, today=date(2026, 12, 22))
+    session.rollback()
+    case.jurisdiction, case.procedure, case.legal_basis = "US", "standard", "recordation"
+    session.commit()
+    assert "grant_extension" not in dict(cases.available_transitions(case, world.officer, PROFILES["US"],
+                                                                     today=date(2026, 12, 22)))
+    with pytest.raises(Conflict, match="no extension"):
+        cases.advance(session, world.officer, case.id, "grant_extension", today=date(2026, 12, 22))
+
+
+def test_destruction_needs_the_declarants_consent_and_an_objection_leaves_it_to_a_court(session, world, check):
+    case = _awaiting(session, world, check)
+    cases.respond(session, world.a.holder, case.id, {"answer": "infringement", "reasons": "fake"},
+                  today=date(2026, 12, 22))
+    session.commit()
+    with pytest.raises(Conflict, match="not consented"):
+        cases.advance(session, world.officer, case.id, "destroy", today=date(2026, 12, 22))
+    session.rollback()
+    with pytest.raises(ValidationError):
+        cases.record_declarant_answer(session, world.officer, case.id, "maybe", today=date(2026, 12, 22))
+    with pytest.raises(Forbidden):
+        cases.record_declarant_answer(session, world.a.holder, case.id, "consent", today=date(2026, 12, 22))
+    cases.record_declarant_answer(session, world.officer, case.id, "objection", note="letter of 22 Dec",
+                                  today=date(2026, 12, 22))
+    session.commit()
+    assert case.declarant_consent == "objected" and case.events[-1].action == "declarant_objection"
+    # The objection stands: no deemed consent later, no destruction, a court decides.
+    assert not cases.apply_deemed_consent(session, case, today=date(2027, 2, 1))
+    with pytest.raises(Conflict, match="objected"):
+        cases.advance(session, world.officer, case.id, "destroy", today=date(2027, 2, 1))
+    session.rollback()
+    with pytest.raises(Conflict, match="already recorded"):
+        cases.record_declarant_answer(session, world.officer, case.id, "consent", today=date(2026, 12, 23))
+    session.rollback()
+    cases.advance(session, world.officer, case.id, "start_proceedings", today=date(2026, 12, 23))
+    assert case.state == "court_proceedings"
+
+
+def test_an_objection_after_the_period_is_too_late(session, world, check):
+    case = _awaiting(session, world, check)
+    with pytest.raises(Conflict, match="deemed given"):
+        cases.record_declarant_answer(session, world.officer, case.id, "objection", today=date(2027, 1, 7))
+    session.rollback()
+    assert case.declarant_consent == ""
+
+
+def test_released_goods_end_the_clock_and_get_no_deemed_consent(session, world, check):
+    case = _awaiting(session, world, check)
+    cases.advance(session, world.officer, case.id, "release", today=date(2026, 12, 23))
+    session.commit()
+    later = date(2027, 2, 1)
+    assert cases.next_deadline(case, PROFILES["EU"], later) is None
+    statuses = {d.rule.key: d.status(later) for d in cases.case_deadlines(case, PROFILES["EU"])}
+    assert statuses == {"notify": "met", "holder_response": "ended", "declarant_objection": "ended"}
+    assert cases.apply_all_deemed_consents(session, PROFILES, today=later) == 0
+    assert not cases.apply_deemed_consent(session, case, today=later) and case.declarant_consent == ""
+    row = next(r for r in cases.dashboard(session, world.officer, PROFILES, today=later) if r.case.id == case.id)
+    assert row.deadline is None
+
+
+def test_the_us_importers_time_runs_out_without_hiding_the_detention_limit(session, world, check):
+    check.created_at = datetime(2026, 11, 23, 9, tzinfo=timezone.utc)
+    session.commit()
+    case = cases.open_detention(session, world.officer, PROFILES, check.id, {
+        "jurisdiction": "US", "legal_basis": "recordation", "office": "Port of Newark", "office_country": "US"},
+        today=date(2026, 11, 24))
+    cases.advance(session, world.officer, case.id, "notify", today=date(2026, 11, 25))
+    session.commit()
+    profile = PROFILES["US"]
+    importer = next(d for d in cases.case_deadlines(case, profile) if d.rule.key == "importer_response")
+    assert importer.due == date(2026, 12, 7)  # 7 business days, Thanksgiving not counted
+    assert cases.next_deadline(case, profile, date(2026, 12, 1)).rule.key == "importer_response"
+    after = date(2026, 12, 8)
+    assert importer.status(after) == "ran out" and not importer.overdue(after)
+    upcoming = cases.next_deadline(case, profile, after)
+    assert upcoming.rule.key == "detention_limit" and upcoming.due == date(2026, 12, 23)

@@ -190,6 +190,11 @@ def _right_raw(**overrides):
     ({"protection_valid_until": date.today() + timedelta(days=1),
       "protection_valid_from": date.today() + timedelta(days=30)}, "protection_valid_until"),
     ({"protection_number": ""}, "protection_number"),
+    # Reg. 608/2013 Art. 11(1): an application for action (EU or national) runs one year at most.
+    ({"protection_jurisdictions": "EU", "protection_valid_until": date.today() + timedelta(days=367)},
+     "protection_valid_until"),
+    ({"protection_jurisdictions": "US, DE", "protection_valid_until": date.today() + timedelta(days=800)},
+     "protection_valid_until"),
     ({"office": "national", "office_country": ""}, "office_country"),
     ({"nice_classes": ""}, "nice_classes"),
 ])
@@ -200,6 +205,19 @@ def test_bad_right_input(session, world, overrides, field):
     session.rollback()
     assert field in error.value.errors
     assert count(session, Right) == before
+
+
+def test_a_us_recordation_may_run_for_years_an_eu_application_for_one(session, world):
+    start = date(2028, 2, 29)
+    eu = rights.right_values(_right_raw(protection_jurisdictions="EU", protection_valid_from=start,
+                                        protection_valid_until=date(2029, 2, 28)), today=date(2028, 1, 1))
+    assert eu["protection_valid_until"] == date(2029, 2, 28)
+    us = rights.right_values(_right_raw(protection_valid_from=start, protection_valid_until=date(2031, 2, 28)),
+                             today=date(2028, 1, 1))
+    assert us["protection_valid_until"] == date(2031, 2, 28)
+    with pytest.raises(ValidationError, match="at most one year"):
+        rights.right_values(_right_raw(protection_jurisdictions="FR", protection_valid_from=start,
+                                       protection_valid_until=date(2029, 3, 1)), today=date(2028, 1, 1))
 
 
 def test_right_protection_in_force(session, world):
