@@ -88,6 +88,12 @@ def test_check_detain_answer_close(demo_server, browser, tmp_path):
     officer.goto(case_url)
     expect(officer.locator("h1")).to_have_text("Infringement confirmed")
     expect(officer.get_by_text("The logo is printed, not embossed.").first).to_be_visible()
+    # Destruction waits for the declarant's consent, which the officer records.
+    expect(officer.get_by_role("button", name="Goods destroyed")).to_have_count(0)
+    officer.get_by_label("consents to destruction").check()
+    officer.get_by_label("How it was received (optional)").fill("Signed consent form, faxed.")
+    officer.get_by_role("button", name="Record the declarant's answer").click()
+    expect(officer.get_by_text("The declarant's answer is recorded.")).to_be_visible()
     officer.get_by_role("button", name="Goods destroyed").click()
     officer.get_by_role("button", name="Close the case").click()
     expect(officer.locator("h1")).to_have_text("Closed")
