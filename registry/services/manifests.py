@@ -34,6 +34,7 @@ import io
 import itertools
 import json
 import re
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -63,6 +64,9 @@ MAX_LINE_BYTES = 64 * 1024
 MAX_HEADER_BYTES = 1024 * 1024
 MAX_FIELD_CHARS = 4_000
 MAX_REPORTED_ERRORS = 1_000
+#: A declared value or quantity must be below this: what a check (the declaration a hit is
+#: opened as) records, and far beyond any real consignment line.
+MAX_NUMBER = Decimal("1e11")
 _TOO_LONG = "\x00line-too-long\x00"
 _DELIMITERS = ",;\t|"
 
@@ -105,8 +109,10 @@ class ReadReport:
     ignored_columns: list[str] = field(default_factory=list)
     format: str = ""
 
-    def reject(self, line_no: int, reason: str) -> None:
-        self.error_count += 1
+    def reject(self, line_no: int, reason: str, *, lines: int = 1) -> None:
+        """Report line ``line_no`` (with the ``lines - 1`` after it, for a record that could
+        not be told apart from them) as unusable, for ``reason``."""
+        self.error_count += lines
         if len(self.errors) < MAX_REPORTED_ERRORS:
             self.errors.append((line_no, reason))
 
@@ -120,16 +126,20 @@ def _normal(name: str) -> str:
 def _text_lines(stream: IO[bytes], report: ReadReport) -> Iterator[str]:
     """Decoded lines (with their newline), each at most MAX_LINE_BYTES; a longer line is skipped
     to its end and stands as one marker line, so a 2 GB line costs no memory. Bytes that are
-    not UTF-8 survive as surrogates, so the line that holds them can be reported."""
+    not UTF-8 survive as surrogates, so the line that holds them can be reported. A file whose
+    first line ends in a bare CR (old Mac exports) is read as lines ending in CR."""
     head = stream.read(3)
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         raise ManifestRefused("the file is UTF-16; save it as UTF-8 (with or without a BOM)")
-    stream.seek(3 if head.startswith(codecs.BOM_UTF8) else 0)
+    start = 3 if head.startswith(codecs.BOM_UTF8) else 0
+    stream.seek(start)
     limit = MAX_HEADER_BYTES  # a header may be wide; it is refused later if it has too many columns
-    while True:
-        line = stream.readline(limit + 1)
-        if not line:
-            return
+    line = stream.readline(limit + 1)
+    if b"\r" in line and b"\n" not in line:
+        stream.seek(start)
+        yield from _cr_lines(stream)
+        return
+    while line:
         too_long = len(line) > limit and not line.endswith(b"\n")
         limit = MAX_LINE_BYTES
         if too_long:
@@ -138,12 +148,42 @@ def _text_lines(stream: IO[bytes], report: ReadReport) -> Iterator[str]:
                 if not rest or rest.endswith(b"\n"):
                     break
             yield _TOO_LONG + "\n"
-            continue
-        yield line.decode("utf-8", "surrogateescape")
+        else:
+            yield line.decode("utf-8", "surrogateescape")
+        line = stream.readline(limit + 1)
+
+
+def _cr_lines(stream: IO[bytes]) -> Iterator[str]:
+    """``_text_lines`` for a file whose lines end in a bare CR."""
+    text = io.TextIOWrapper(stream, encoding="utf-8", errors="surrogateescape", newline="\r")
+    try:
+        limit = MAX_HEADER_BYTES
+        while True:
+            line = text.readline(limit + 1)
+            if not line:
+                return
+            too_long = len(line) > limit and not line.endswith("\r")
+            limit = MAX_LINE_BYTES
+            if too_long:
+                while True:
+                    rest = text.readline(1024 * 1024)
+                    if not rest or rest.endswith("\r"):
+                        break
+                yield _TOO_LONG + "\n"
+                continue
+            yield line
+    finally:
+        try:
+            text.detach()  # leave the caller's stream open, as the other path does
+        except ValueError:  # the caller closed it already
+            pass
+
+
+_SURROGATE = re.compile("[\udc80-\udcff]")
 
 
 def _undecodable(text: str) -> bool:
-    return any("\udc80" <= ch <= "\udcff" for ch in text)
+    return not text.isascii() and _SURROGATE.search(text) is not None
 
 
 # -- reading ------------------------------------------------------------------------------------
@@ -151,17 +191,17 @@ def _undecodable(text: str) -> bool:
 def read_manifest(stream: IO[bytes], report: ReadReport, *, filename: str = "") -> Iterator[ManifestLine]:
     """Yield every usable line of a CSV or JSON Lines manifest; record the others in ``report``."""
     lines = _text_lines(stream, report)
-    first = next(lines, None)
+    first, first_no = next(lines, None), 1  # blank lines before the first still count
     while first is not None and not first.strip():
-        first = next(lines, None)
+        first, first_no = next(lines, None), first_no + 1
     if first is None:
         raise ManifestRefused("the file is empty")
     if first.lstrip().startswith("{") or filename.lower().endswith((".jsonl", ".ndjson")):
         report.format = "jsonl"
-        yield from _read_jsonl(first, lines, report)
+        yield from _read_jsonl(first, first_no, lines, report)
     else:
         report.format = "csv"
-        yield from _read_csv(first, lines, report)
+        yield from _read_csv(first, first_no, lines, report)
 
 
 def _map_columns(names: list[str], report: ReadReport) -> dict[int, str]:
@@ -181,7 +221,7 @@ def _map_columns(names: list[str], report: ReadReport) -> dict[int, str]:
     return mapping
 
 
-def _read_csv(first: str, lines: Iterator[str], report: ReadReport) -> Iterator[ManifestLine]:
+def _read_csv(first: str, header_no: int, lines: Iterator[str], report: ReadReport) -> Iterator[ManifestLine]:
     if first.startswith(_TOO_LONG):
         raise ManifestRefused("the header line is longer than any manifest header")
     if _undecodable(first):
@@ -190,31 +230,37 @@ def _read_csv(first: str, lines: Iterator[str], report: ReadReport) -> Iterator[
     delimiter = max(counts, key=counts.get)
     if counts[delimiter] == 0:
         delimiter = ","
-    header = next(csv.reader([first], delimiter=delimiter))
+    try:
+        header = next(csv.reader([first], delimiter=delimiter))
+    except csv.Error as exc:
+        raise ManifestRefused(f"the header line is not valid CSV ({exc})") from None
     mapping = _map_columns(header, report)
     width = len(header)
-    numbered = _numbered(lines)
-    reader = csv.reader((text for _, text in numbered), delimiter=delimiter, strict=True)
+    # A record ends where one of the lines the reader takes ends, and the reader counts them
+    # (line_num): a record starts on the line after the one where the one before it ended,
+    # whatever quotes it holds, and on an error the reader starts afresh on the next line.
+    reader = csv.reader(lines, delimiter=delimiter, strict=True)
     seen: dict[str, int] = {}
     undecodable = 0
+    end = header_no  # the last line of the record before
     while True:
         try:
             row = next(reader)
         except StopIteration:
             break
         except csv.Error as exc:
-            report.lines += 1
-            report.reject(numbered.line_no, f"not valid CSV ({exc})")
-            reader = csv.reader((text for _, text in numbered), delimiter=delimiter, strict=True)
+            line_no, end = end + 1, header_no + reader.line_num
+            report.lines += end - line_no + 1
+            report.reject(line_no, _csv_problem(str(exc), line_no, end), lines=end - line_no + 1)
             continue
-        line_no = numbered.line_no
+        line_no, end = end + 1, header_no + reader.line_num
         if not row or (len(row) == 1 and not row[0].strip()):
             continue
         report.lines += 1
         if row[0].startswith(_TOO_LONG):
             report.reject(line_no, f"the line is longer than {MAX_LINE_BYTES // 1024} KiB")
             continue
-        if any(_undecodable(cell) for cell in row):
+        if any(map(_undecodable, row)):
             undecodable += 1
             report.reject(line_no, "not UTF-8 text (is the file in another encoding? save it as UTF-8)")
             if undecodable > 1000 and undecodable > report.lines // 2:
@@ -230,36 +276,25 @@ def _read_csv(first: str, lines: Iterator[str], report: ReadReport) -> Iterator[
             yield line
 
 
-class _numbered:
-    """Feeds the CSV reader and remembers the physical line number of the record's first line."""
-
-    def __init__(self, lines: Iterator[str]) -> None:
-        self._lines = lines
-        self.physical = 1  # the header
-        self.line_no = 1
-        self._starting = True
-        self._quotes = 0
-
-    def __iter__(self):
-        return self
-
-    def __next__(self) -> tuple[int, str]:
-        text = next(self._lines)
-        self.physical += 1
-        if self._starting:
-            self.line_no = self.physical
-        # A record continues while a quoted field is open: an odd number of quotes so far.
-        self._quotes += text.count('"')
-        self._starting = self._quotes % 2 == 0
-        if self._starting:
-            self._quotes = 0
-        return self.line_no, text
+def _csv_problem(error: str, first: int, last: int) -> str:
+    """Why the record on lines ``first`` to ``last`` could not be read."""
+    if error == "unexpected end of data":  # the file ends inside a quoted field
+        if first == last:
+            return "a quoted field opens on this line and is never closed"
+        return f"a quoted field opens on this line and is never closed: lines {first} to {last} were not read"
+    if first == last:
+        return f"not valid CSV ({error})"
+    if error.startswith("field larger than field limit"):
+        return (f"a quoted field opens on this line and runs on for more than {csv.field_size_limit():,} "
+                f"characters (is its closing quote missing?): lines {first} to {last} were not read")
+    return (f"not valid CSV ({error}) in a quoted field that opens on this line "
+            f"(is a quote missing?): lines {first} to {last} were not read")
 
 
-def _read_jsonl(first: str, lines: Iterator[str], report: ReadReport) -> Iterator[ManifestLine]:
+def _read_jsonl(first: str, first_no: int, lines: Iterator[str], report: ReadReport) -> Iterator[ManifestLine]:
     seen: dict[str, int] = {}
     names_seen: set[str] = set()
-    line_no = 0
+    line_no = first_no - 1
     for text in itertools.chain((first,), lines):
         line_no += 1
         if not text.strip():
@@ -273,8 +308,15 @@ def _read_jsonl(first: str, lines: Iterator[str], report: ReadReport) -> Iterato
             continue
         try:
             item = json.loads(text)
-        except ValueError as exc:
-            report.reject(line_no, f"not valid JSON ({exc.msg} at column {getattr(exc, 'colno', '?')})")
+        except json.JSONDecodeError as exc:
+            report.reject(line_no, f"not valid JSON ({exc.msg} at column {exc.colno})")
+            continue
+        except ValueError:  # an integer longer than Python converts
+            report.reject(line_no, f"not valid JSON (a number has more than {sys.get_int_max_str_digits():,} "
+                                   "digits)")
+            continue
+        except RecursionError:
+            report.reject(line_no, "not valid JSON (nested too deeply)")
             continue
         if not isinstance(item, dict):
             report.reject(line_no, "not a JSON object")
@@ -314,6 +356,10 @@ def _text(values: dict[str, Any], key: str, problems: list[str]) -> str:
     return text
 
 
+#: One comma and three digits after it: 1,000 is a thousand in one convention, one in another.
+_THOUSANDS = re.compile(r"[+-]?[1-9][0-9]{0,2},[0-9]{3}")
+
+
 def _number(values: dict[str, Any], key: str, problems: list[str]) -> float | None:
     value = values.get(key)
     if value is None or value == "":
@@ -322,15 +368,27 @@ def _number(values: dict[str, Any], key: str, problems: list[str]) -> float | No
         problems.append(f"{key} must be a number, not {type(value).__name__}")
         return None
     text = str(value).strip().replace(" ", "")
-    if text.count(",") == 1 and "." not in text:
+    if "," in text and text.count(",") == 1 and "." not in text:
+        if _THOUSANDS.fullmatch(text):
+            problems.append(f"{key} '{text}' is ambiguous (a thousands separator or a decimal comma?): "
+                            f"write it as {text.replace(',', '')} or as {text.replace(',', '.')}, with a "
+                            "decimal point")
+            return None
         text = text.replace(",", ".")  # a decimal comma
     try:
         number = Decimal(text)
     except InvalidOperation:
+        hint = " (write it without thousands separators)" if "," in text else ""
+        problems.append(f"{key} '{str(value)[:40]}' is not a number{hint}")
+        return None
+    if number.is_nan():
         problems.append(f"{key} '{str(value)[:40]}' is not a number")
         return None
-    if not number.is_finite() or number < 0:
+    if number < 0:
         problems.append(f"{key} must be zero or more")
+        return None
+    if number >= MAX_NUMBER:  # also infinity; float() would make 1e400 infinite
+        problems.append(f"{key} '{str(value)[:40]}' is out of range: it must be below {MAX_NUMBER:,.0f}")
         return None
     return float(number)
 
@@ -375,7 +433,7 @@ def _validated(line_no: int, values: dict[str, Any], report: ReadReport, seen: d
     if value is not None and not currency:
         problems.append("a declared value needs its currency")
     hs = re.sub(r"[\s.]", "", texts["hs_code"])
-    if hs and not (hs.isdigit() and 2 <= len(hs) <= 10):
+    if hs and not (hs.isascii() and hs.isdigit() and 2 <= len(hs) <= 10):  # not ² or other digits
         problems.append(f"HS code '{texts['hs_code'][:20]}' is not 2-10 digits")
         hs = ""
     gtins = [g for g in re.split(r"[,;\s]+", texts["gtins"]) if g][:20] if texts["gtins"] else []

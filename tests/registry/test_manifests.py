@@ -145,3 +145,156 @@ def test_json_lines():
     assert reasons[3] == "declared_value must be a number, not dict"
     assert reasons[4] == "not a JSON object" and reasons[5].startswith("declared_brand must be text, not bool")
     assert reasons[6].startswith("not valid JSON") and reasons[7] == "has 300 keys; at most 200"
+
+
+# -- line numbers, quotes, line endings, numbers (review of bulk screening) -----------------------
+
+def _generated_csv(rows: int, seed: int) -> tuple[bytes, list[int]]:
+    """A manifest mixing plain rows, quote marks inside unquoted fields (27" monitor), quoted
+    fields over several lines and blank lines; with the line each row starts on."""
+    import random
+
+    rng = random.Random(seed)
+    out, starts, line = ["description,brand,qty\n"], [], 1
+    for i in range(rows):
+        line += 1
+        while rng.random() < 0.1:  # blank lines between rows
+            out.append("\n")
+            line += 1
+        kind = rng.randrange(4)
+        if kind == 0:
+            text = f'{rng.randint(10, 99)}" monitor {i},Dell,1\n'
+        elif kind == 1:
+            text = f'5\'11" "tall" jacket {i},Gucc1,2\n'
+        elif kind == 2:
+            breaks = rng.randint(1, 3)
+            text = '"a bag ""with"" a strap' + "\nmore" * breaks + f' {i}",Prada,3\n'
+        else:
+            text = f"running shoes {i},N1KE,4\n"
+        starts.append(line)
+        line += text.count("\n") - 1
+        out.append(text)
+    return "".join(out).encode(), starts
+
+
+def test_quote_marks_inside_unquoted_fields_keep_every_line_number():
+    data, starts = _generated_csv(2_000, seed=7)
+    lines, report = read_all(data)
+    assert report.errors == [] and report.lines == report.usable == 2_000
+    assert [l.line_no for l in lines] == starts  # what an editor shows: unique, the record's first line
+    inch = read_all(b'description,brand\n27" monitor,Dell\nrunning shoes,A1pha\nbag,Gucci\n')[0]
+    assert [(l.line_no, l.ref, l.description) for l in inch] == [(2, "2", '27" monitor'), (3, "3", "running shoes"),
+                                                                 (4, "4", "bag")]
+
+
+def test_blank_lines_before_the_header_count():
+    lines, report = read_all(b"\n\n  \nid,description\n1,shoes\n\n2,bags\n1,dup\n")
+    assert [l.line_no for l in lines] == [5, 7]
+    assert report.errors == [(8, "duplicate id '1' (first on line 5)")]
+    lines, report = read_all(b'\n\n{"id":1,"description":"x"}\n{"id":1,"description":"y"}\n', filename="m.jsonl")
+    assert [l.line_no for l in lines] == [3]
+    assert report.errors == [(4, "duplicate id '1' (first on line 3)")]
+
+
+def test_an_unclosed_quote_names_its_line_and_the_lines_not_read():
+    rows = ["id,description,brand", "P1,running shoes,A1pha", 'P2,"leather bag,Gucci'] + \
+           [f"P{i},running shoes,A1pha" for i in range(3, 103)]
+    lines, report = read_all(("\n".join(rows) + "\n").encode())
+    assert [l.ref for l in lines] == ["P1"]
+    assert report.errors == [(3, "a quoted field opens on this line and is never closed: lines 3 to 103 were not read")]
+    assert report.lines == 102 and report.error_count == 101  # every line counted, none lost
+    # A quote that closes later, far from where it opened, is reported the same way.
+    lines, report = read_all(b'id,description\n1,"bag\n2,shoes\n3,27" monitor\n4,hat\n')
+    assert [l.ref for l in lines] == ["4"]
+    assert report.errors[0][0] == 2 and "lines 2 to 4 were not read" in report.errors[0][1]
+    assert report.lines == 4 and report.error_count == 3
+    # An open quote on the last line.
+    lines, report = read_all(b'id,description\n1,shoes\n2,"bag\n')
+    assert report.errors == [(3, "a quoted field opens on this line and is never closed")]
+
+
+def test_an_unclosed_quote_in_a_long_file_stops_at_the_field_limit_and_reading_goes_on():
+    import csv
+
+    rows = ["id,description,brand", 'P1,"running shoes,A1pha'] + \
+           [f"P{i},running shoes {i},A1pha" for i in range(2, 8002)]
+    lines, report = read_all(("\n".join(rows) + "\n").encode())
+    line, reason = report.errors[0]
+    assert line == 2 and f"more than {csv.field_size_limit():,} characters" in reason
+    last = int(reason.split(" to ")[1].split()[0])
+    assert len(report.errors) == 1 and report.error_count == last - 1
+    assert [l.line_no for l in lines] == list(range(last + 1, 8003))
+    assert all(l.ref == f"P{l.line_no - 1}" for l in lines)
+    assert report.lines == 8001 == report.usable + report.error_count
+
+
+def test_cr_line_endings_are_read():
+    data = b"\xef\xbb\xbfid,description,brand\r1,shoes,N1KE\r\r2,\"a bag\rwith a strap\",Gucc1\r3,,\r"
+    lines, report = read_all(data)
+    assert [(l.line_no, l.description) for l in lines] == [(2, "shoes"), (4, "a bag\rwith a strap")]
+    assert report.errors == [(6, "no description or declared brand")]
+    # a long one, and an over-long line in it
+    rows = [b"%d,item %d,Brand\r" % (i, i) for i in range(50_000)]
+    rows.insert(10, b"x" * 100_000 + b"\r")
+    lines, report = read_all(b"id,description,brand\r" + b"".join(rows))
+    assert report.lines == 50_001 and report.usable == 50_000 and len(lines) == 50_000
+    assert report.errors == [(12, "the line is longer than 64 KiB")] and lines[-1].line_no == 50_002
+    lines, report = read_all(b'{"description":"x"}\r{"description":"y"}\r', filename="m.jsonl")
+    assert [l.line_no for l in lines] == [1, 2]
+
+
+def test_a_cr_file_leaves_the_stream_open():
+    stream = io.BytesIO(b"id,description\r1,shoes\r")
+    report = manifests.ReadReport()
+    assert [l.description for l in manifests.read_manifest(stream, report)] == ["shoes"]
+    assert not stream.closed
+
+
+def test_a_header_that_is_not_csv_is_refused():
+    with pytest.raises(ManifestRefused, match="header line is not valid CSV"):
+        read_all(b"description," + b"x" * 200_000 + b"\n1,2\n")
+
+
+def test_json_numbers_of_thousands_of_digits_and_deep_nesting_reject_their_line():
+    data = (b'{"id":"A","description":"shoes"}\n{"id":"B","description":"x","quantity":' + b"1" * 5000 + b"}\n"
+            b'{"id":' + b"9" * 5000 + b',"description":"x"}\n{"id":"C","description":' + b"[" * 50_000 + b"\n"
+            b'{"id":"D","description":"bags"}\n')
+    lines, report = read_all(data, filename="m.jsonl")
+    assert [l.ref for l in lines] == ["A", "D"]
+    assert report.errors[0] == (2, "not valid JSON (a number has more than 4,300 digits)")
+    assert report.errors[1][0] == 3 and report.errors[2] == (4, "not valid JSON (nested too deeply)")
+
+
+def test_numbers_beyond_what_a_check_holds_are_rejected():
+    rows = ["shoes,1e400,EUR,1", "shoes,1" + "0" * 400 + ",EUR,1", "shoes,100000000000,EUR,1", "shoes,Infinity,EUR,1",
+            "shoes,99999999999.99,EUR,99999999999", "shoes,1,EUR,1e11", "shoes,NaN,EUR,1"]
+    lines, report = read_all(("description,value,currency,qty\n" + "\n".join(rows) + "\n").encode())
+    assert [(l.line_no, l.declared_value, l.quantity) for l in lines] == [(6, 99999999999.99, 99999999999.0)]
+    reasons = dict(report.errors)
+    for line in (2, 3, 4, 5):
+        assert "declared_value" in reasons[line] and "out of range: it must be below 100,000,000,000" in reasons[line]
+    assert "quantity '1e11' is out of range" in reasons[7] and reasons[8] == "declared_value 'NaN' is not a number"
+    data = (json.dumps({"description": "x", "value": 10**400, "currency": "EUR"}) + "\n" +
+            '{"description": "y", "value": 1e400, "currency": "EUR"}\n').encode()
+    lines, report = read_all(data, filename="m.jsonl")
+    assert lines == [] and all("out of range" in reason for _, reason in report.errors)
+    assert json.dumps([l.as_dict() for l in read_all(b"description,value,currency\nx,1e10,EUR\n")[0]], allow_nan=False)
+
+
+def test_a_comma_before_three_digits_is_refused_as_ambiguous():
+    rows = ["a,1,000", "b,12,500", "c,12,50", "d,0,125", "e,1234,567", "f,1,000,000", "g,1.000"]
+    lines, report = read_all(("description;value;currency\n" + "\n".join(r.replace(",", ";", 1) + ";EUR" for r in rows)
+                              + "\n").encode())
+    assert [(l.description, l.declared_value) for l in lines] == [("c", 12.5), ("d", 0.125), ("e", 1234.567),
+                                                                   ("g", 1.0)]
+    reasons = dict(report.errors)
+    assert reasons[2] == ("declared_value '1,000' is ambiguous (a thousands separator or a decimal comma?): "
+                          "write it as 1000 or as 1.000, with a decimal point")
+    assert "'12,500' is ambiguous" in reasons[3]
+    assert reasons[7] == "declared_value '1,000,000' is not a number (write it without thousands separators)"
+
+
+def test_hs_codes_take_ascii_digits_only():
+    lines, report = read_all("description,hs\nx,6403.99.00\ny,6403\u00b2\nz,\u0666\u0664\u0660\u0663\n".encode())
+    assert [(l.description, l.hs_code) for l in lines] == [("x", "64039900")]
+    assert [line for line, _ in report.errors] == [3, 4] and all("HS code" in r for _, r in report.errors)
