@@ -36,6 +36,11 @@ def create_token(session: Session, actor: User, name: str) -> tuple[ApiToken, st
     if not name or len(name) > 100:
         raise ValidationError({"name": "name the token (up to 100 characters), e.g. the system that will use it"})
     active = session.scalars(select(ApiToken).where(ApiToken.user_id == actor.id, ApiToken.revoked_at.is_(None))).all()
+    if any(t.name.casefold() == name.casefold() for t in active):
+        # Also what makes a page reloaded after a token was made (the form sent again) make no
+        # second one: the secret was shown once, with the first.
+        raise ValidationError({"name": f"you already have a token named '{name}' (its secret was shown when it was "
+                                       "made); give this one another name, or revoke that one first"})
     if len(active) >= MAX_TOKENS_PER_USER:
         raise ValidationError({"name": f"you have {len(active)} tokens; revoke one you no longer use first"})
     secret = PREFIX + secrets.token_urlsafe(32)

@@ -190,6 +190,10 @@ def open_detention(session: Session, actor: User, profiles: Mapping[str, Profile
     values["office"] = str(raw.get("office") or actor.office or "").strip()
     if not values["office"]:
         fields.errors["office"] = "name the responsible customs office"
+    elif actor.office and values["office"].lower() != actor.office.strip().lower():
+        # Only the case's own office may change it: a case opened for another would be out of
+        # its author's hands at once, with its first deadline a day away.
+        fields.errors["office"] = f"you open cases for your own office, {actor.office}"
     fields.attempt("office_country", lambda: parse_country(raw.get("office_country") or "", "office_country"))
     values["goods_description"] = str(raw.get("goods_description") or check.description or "").strip()
     if not values["goods_description"]:

@@ -8,6 +8,7 @@ by the periodic job for any notice still pending.
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from decimal import Decimal
 from email.message import EmailMessage
 from email.utils import make_msgid
 
@@ -23,6 +24,16 @@ FIELD_LABELS = {"declarant": "Declarant", "consignor": "Consignor or exporter", 
                 "document_number": "Transport document", "quantity": "Quantity declared"}
 
 
+def plain_number(value) -> str:
+    """A declared number as people read it: a quantity stored as 200.000 is "200" (read in much
+    of Europe as two hundred thousand), 12.500 is "12.5"."""
+    if isinstance(value, Decimal) and value.is_finite():
+        return format(value.normalize(), "f")
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
 def record_notices(session: Session, actor: User | None, case: DetentionCase, profile: Profile,
                    deadline_text: str) -> list[Notice]:
     """Write a notice for each of the holder's contacts (or one in-app notice without any)."""
@@ -33,7 +44,7 @@ def record_notices(session: Session, actor: User | None, case: DetentionCase, pr
     for field in profile.disclose_fields:
         value = getattr(check, field, None)
         if value not in (None, "", []):
-            disclosed[field] = str(value)
+            disclosed[field] = plain_number(value)
     lines = [
         f"Customs have detained goods that may infringe your right {case.right.label if case.right else ''}.",
         "",

@@ -45,7 +45,7 @@ def detain(check_id: int):
     if not form.is_submitted():
         form.office.data = actor().office
         form.goods_description.data = check.description
-        form.goods_quantity.data = str(check.quantity or "")
+        form.goods_quantity.data = notifications.plain_number(check.quantity) if check.quantity is not None else ""
         form.goods_unit.data = check.quantity_unit
     if form.validate_on_submit():
         try:

@@ -124,3 +124,15 @@ def test_signup_refuses_a_taken_name(client_factory, world):
                                        "name": "X", "email": "x@x.example", "password": "long-enough-password"})
     assert response.status_code == 400
     assert "already registered" in response.get_data(as_text=True)
+
+
+def test_a_token_form_sent_again_makes_no_second_token(signed_in, session, world):
+    from registry.models import ApiToken
+
+    client = signed_in(world.officer)
+    client.refresh_token("/account/tokens")
+    first = client.post("/account/tokens", {"name": "Port system"})
+    assert first.status_code == 200 and "cgr_" in first.get_data(as_text=True)
+    again = client.post("/account/tokens", {"name": "port system"})  # the page reloaded, or the same name
+    assert again.status_code == 400 and "already have a token named" in again.get_data(as_text=True)
+    assert session.scalar(select(func.count(ApiToken.id)).where(ApiToken.user_id == world.officer.id)) == 1

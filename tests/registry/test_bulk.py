@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import random
+import re
 import threading
 from datetime import timedelta
 
@@ -242,6 +243,9 @@ def test_officer_screens_a_manifest_in_the_app(app, session, world, signed_in):
         assert f"{expected:,} hit{'s' if expected != 1 else ''} ·" in filtered, query
     by_line = client.get(f"/bulk/{job_id}?sort=line&dir=asc").get_data(as_text=True)
     assert by_line.index(">P0<") < by_line.index(">P10<")
+    # The sorted column says so on its header cell (aria-sort belongs on a th, not a link).
+    assert re.search(r'<th scope="col" class="govuk-table__header" aria-sort="ascending"><a [^>]*>Line', by_line)
+    assert not re.search(r"<a [^>]*aria-sort", by_line)
     # Read as a server reads it: in a thread of its own, with no app context but the request's,
     # the body streamed after the view returned (on PostgreSQL, under the tenant's row security).
     exported: list[str] = []

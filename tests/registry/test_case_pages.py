@@ -129,6 +129,8 @@ def test_notify_sends_a_notice_with_the_deadline_and_records_the_disclosure(app,
     assert "Your deadline: Rights holder confirms the infringement" in notice.body
     assert "Manufacturer as declared: Guangzhou Quick Shoes Trading" in notice.body  # EU discloses it
     assert notice.disclosed["basis"].startswith("Art. 17(4)")
+    # A quantity stored with three decimals reads as people write it, not as 500.000.
+    assert notice.disclosed["fields"]["quantity"] == "500" and "Quantity declared: 500\n" in notice.body
     outbox = list(Path(app.config["MAIL_OUTBOX_DIR"]).glob("*.eml"))
     assert len(outbox) == 1 and "Detention notice: case #" in outbox[0].read_text()
     disclosure = session.scalars(select(AuditEvent).where(AuditEvent.action == "case.disclose")).one()

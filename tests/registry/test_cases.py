@@ -408,6 +408,18 @@ def test_an_officer_of_another_office_reads_but_cannot_change(session, world, ch
     same = users.create_user(session, None, email="hh@customs.example", name="H", password="long-enough-password",
                              role=Role.OFFICER, office="hamburg customs office ")
     assert cases.advance(session, same, case.id, "notify").state == "notified"
+    # Nor can an officer open a case for another office: it would be out of their hands at once.
+    another = Check(officer_id=other.id, description="bags")
+    session.add(another)
+    session.commit()
+    with pytest.raises(ValidationError, match="your own office, Bremen"):
+        cases.open_detention(session, other, PROFILES, another.id, {
+            "jurisdiction": "EU", "legal_basis": "ex_officio", "office": "Rotterdam customs",
+            "office_country": "NL"}, today=date(2026, 12, 18))
+    session.rollback()
+    mine = cases.open_detention(session, other, PROFILES, another.id, {
+        "jurisdiction": "EU", "legal_basis": "ex_officio", "office_country": "DE"}, today=date(2026, 12, 18))
+    assert mine.office == "Bremen customs office"
 
 
 # -- what the law does not allow, whatever the state machine would ------------------------------
