@@ -3,7 +3,9 @@
 Authentication is by API token only (``Authorization: Bearer cgr_...``), created and revoked
 by a user under Account → API tokens; the token acts as its user. No cookie is read here, so
 no CSRF token is needed. Every error has the shape ``{"error": {"code", "message",
-"details"}}``. POSTs that create something honour ``Idempotency-Key``. The OpenAPI document is
+"details"}}``. POSTs that create something honour ``Idempotency-Key``. Requests are validated
+against the document: an unknown query parameter, field or file is a 422 naming it, a body of
+a content type its operation does not accept a 415 naming those it does. The OpenAPI document is
 generated from the schemas (flask-smorest) at ``/api/v1/openapi.json``, readable at
 ``/api/v1/docs``.
 """
@@ -21,6 +23,7 @@ from flask_smorest import Api
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
+from registry.api.parsing import READS_QUERY
 from registry.extensions import csrf, db, limiter
 from registry.models import IdempotentReply
 from registry.services import api_tokens, tenancy
@@ -51,7 +54,7 @@ class RegistryApi(Api):
         # webargs puts validation messages in error.data["messages"]; keep them as details.
         data = getattr(error, "data", None) or {}
         details = data.get("messages") or {}
-        if isinstance(details, dict) and set(details) <= {"json", "query", "form", "files"}:
+        if isinstance(details, dict) and set(details) <= {"json", "query", "form", "files", "body", "multipart"}:
             flat: dict[str, Any] = {}
             for part in details.values():
                 if isinstance(part, dict):
@@ -248,6 +251,7 @@ def configure_blueprint(blueprint) -> None:
     csrf.exempt(blueprint)
     limiter.limit(lambda: current_app.config["API_RATE_LIMIT"], key_func=token_key)(blueprint)
     blueprint.before_request(authenticate)
+    blueprint.before_request(_no_stray_query)
     for error, status in ((NotFound, 404), (Forbidden, 403), (Conflict, 409)):
         blueprint.register_error_handler(error, lambda exc, status=status: error_response(status, str(exc) or "not found"))
     blueprint.register_error_handler(ValidationError, lambda exc: error_response(
@@ -255,6 +259,21 @@ def configure_blueprint(blueprint) -> None:
     blueprint.register_error_handler(_Unauthorised, lambda exc: error_response(401, str(exc)))
     blueprint.register_error_handler(_TooLarge, lambda exc: error_response(413, str(exc)))
     blueprint.register_error_handler(429, _rate_limited)
+
+
+def _no_stray_query():
+    """A query string on an operation that reads none is as unknown as a misspelt parameter on
+    one that does (those are the schema's to refuse): a 422 naming it, not silently ignored."""
+    if not request.args:
+        return None
+    view_class = getattr(current_app.view_functions.get(request.endpoint), "view_class", None)
+    method = getattr(view_class, request.method.lower(), None)
+    if method is None and request.method == "HEAD":
+        method = getattr(view_class, "get", None)
+    if method is None or getattr(method, READS_QUERY, False):
+        return None  # no such method (Flask answers 405), or its schema judges the query
+    return error_response(422, "the request does not match the schema",
+                          {name: ["Unknown field."] for name in request.args})
 
 
 def _rate_limited(_error):
@@ -285,9 +304,10 @@ def init_api(app: Flask) -> None:
         "security": [{"token": []}],
     })
     api = RegistryApi(app)
-    from registry.api.schemas import DecimalText
+    from registry.api.schemas import DecimalText, Upload
 
     api.register_field(DecimalText, "string", "decimal")
+    api.register_field(Upload, "string", "binary")
     from registry.api import v1
 
     for blueprint in v1.BLUEPRINTS:

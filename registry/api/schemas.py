@@ -4,6 +4,7 @@ generated from them, and requests are validated against them."""
 from __future__ import annotations
 
 from marshmallow import RAISE, Schema, fields, validate
+from werkzeug.datastructures import FileStorage
 
 from registry.models.base import ID_MAX, as_utc
 
@@ -21,6 +22,26 @@ class DecimalText(fields.Decimal):
     def __init__(self, **kwargs):
         kwargs.setdefault("as_string", True)
         super().__init__(**kwargs)
+
+
+class Upload(fields.Field):
+    """A file part of a multipart/form-data request (documented as a binary string)."""
+
+    default_error_messages = {"invalid": "Not a file: send it as a file part of a multipart/form-data request."}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, FileStorage):
+            raise self.make_error("invalid")
+        return value
+
+
+class Photo(fields.String):
+    """A photo: base64 text, or (multipart/form-data) a file part."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, FileStorage):
+            return value
+        return super()._deserialize(value, attr, data, **kwargs)
 
 
 class Strict(Schema):
@@ -64,9 +85,18 @@ class DeclarationIn(Strict):
     currency = fields.String(load_default="", validate=validate.Length(max=3))
     gtins = fields.List(fields.String(validate=validate.Length(max=20)), load_default=list,
                         validate=validate.Length(max=20))
-    photos = fields.List(fields.String(), load_default=list, validate=validate.Length(max=10),
+    photos = fields.List(Photo(), load_default=list, validate=validate.Length(max=10),
                          metadata={"description": "Photos as base64 (JPEG, PNG or WebP); or send the request as "
                                                   "multipart/form-data with the same fields and files named 'photos'."})
+
+
+class DeclarationForm(DeclarationIn):
+    """The declaration as multipart/form-data: the same fields (one part each; `gtins` repeated),
+    validated by the same schema, and photos as files. Documentation only: ``DeclarationIn``
+    reads both."""
+
+    photos = fields.List(Upload(), load_default=list, validate=validate.Length(max=10),
+                         metadata={"description": "Photos (JPEG, PNG or WebP), one file part each"})
 
 
 class SignalOut(Schema):
@@ -140,7 +170,7 @@ class BulkJobOut(Schema):
 
 
 class BulkJobIn(Strict):
-    manifest = fields.Raw(metadata={"type": "string", "format": "binary"}, required=True)
+    manifest = Upload(required=True, metadata={"description": "The manifest: CSV or JSON Lines"})
 
 
 class BulkHitOut(Schema):

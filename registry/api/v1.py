@@ -5,14 +5,15 @@ from __future__ import annotations
 import base64
 import binascii
 
-from flask import Blueprint as FlaskBlueprint, current_app, render_template, request
+from flask import Blueprint as FlaskBlueprint, current_app, render_template
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from sqlalchemy import func, select
+from werkzeug.datastructures import FileStorage
 
 from registry.api import (commit_created, configure_blueprint, current_api_user, error_response, idempotent,
                           keep_reply)
 from registry.api import schemas as s
+from registry.api.parsing import JSON, MULTIPART, ApiBlueprint as Blueprint
 from registry.extensions import db
 from registry.models import BulkHit, Product, Role, Supplier
 from registry.services import audit, bulk, cases as case_service, checks as check_service, products, suppliers, tenancy
@@ -33,9 +34,17 @@ dossier = Blueprint("api_dossier", __name__, url_prefix="/api/v1",
 BLUEPRINTS = [screenings, checks, bulk_jobs, case_api, registry_api, dossier]
 for _blueprint in BLUEPRINTS:
     configure_blueprint(_blueprint)
-def _decode_photos(items: list[str]) -> list[tuple[bytes, str]]:
+
+
+def _read_photos(items: list) -> list[tuple[bytes, str]]:
+    """Photos as the declaration gave them: base64 text (JSON), or file parts (multipart)."""
     photos = []
     for index, item in enumerate(items, start=1):
+        if isinstance(item, FileStorage):
+            data = item.read()
+            if data or item.filename:  # an empty part without a name is a file input left empty
+                photos.append((data, item.filename or ""))
+            continue
         text = item.split(",", 1)[1] if item.startswith("data:") and "," in item else item
         try:
             photos.append((base64.b64decode(text, validate=True), f"photo-{index}"))
@@ -49,7 +58,8 @@ def _decode_photos(items: list[str]) -> list[tuple[bytes, str]]:
 @screenings.route("/screenings")
 class Screenings(MethodView):
     @idempotent
-    @screenings.arguments(s.DeclarationIn(), location="json", content_type="application/json")
+    @screenings.arguments(s.DeclarationIn(), location="body", content_type=JSON)
+    @screenings.doc(requestBody={"content": {MULTIPART: {"schema": s.DeclarationForm}}})
     @screenings.response(201, s.CheckOut)
     @screenings.alt_response(422, schema=s.ErrorOut, description="The declaration breaks a rule")
     @screenings.alt_response(401, schema=s.ErrorOut, description="No valid token")
@@ -58,13 +68,11 @@ class Screenings(MethodView):
         """Screen one declaration (officers); the check is kept, as one made in the app.
 
         Photos are base64 strings in `photos`; a multipart/form-data request with the same
-        fields and files named `photos` is accepted too.
+        fields (validated alike) and files named `photos` is accepted too.
         """
         actor = current_api_user()
         require_role(actor, Role.OFFICER)
-        photos = _decode_photos(declaration.pop("photos", []))
-        if request.mimetype == "multipart/form-data":
-            photos = [(f.read(), f.filename or "") for f in request.files.getlist("photos") if f]
+        photos = _read_photos(declaration.pop("photos", []))
         raw = {k: ("" if v is None else (", ".join(v) if isinstance(v, list) else str(v))) for k, v in declaration.items()}
         check = check_service.screen_declaration(db.session, actor, blobs(), current_app.extensions["engine"],
                                                  upload_policy(), raw, photos)
@@ -88,7 +96,7 @@ class CheckResource(MethodView):
 @bulk_jobs.route("/bulk-jobs")
 class BulkJobs(MethodView):
     @idempotent
-    @bulk_jobs.arguments(s.BulkJobIn(), location="files", content_type="multipart/form-data")
+    @bulk_jobs.arguments(s.BulkJobIn(), location="multipart", content_type=MULTIPART)
     @bulk_jobs.response(202, s.BulkJobOut)
     @bulk_jobs.alt_response(422, schema=s.ErrorOut, description="Not a manifest")
     @bulk_jobs.alt_response(503, schema=s.ErrorOut, description="Stored, but the job queue could not be reached: "

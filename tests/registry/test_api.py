@@ -443,3 +443,134 @@ def test_a_check_read_is_the_check_as_its_relationships_load_it(api, app, world,
         assert read.get_json() == json.loads(json.dumps(expected))
     assert api("get", f"/api/v1/checks/{ids[-1] + 1000}", officer).status_code == 404
     assert_error(api("get", f"/api/v1/checks/{ids[0]}", token_for(world.a.holder)), 403)
+
+
+# -- the request's shape: multipart like JSON, content types, numbers, unknown fields ------------
+
+def test_a_multipart_screening_is_read_as_its_json_twin(api, app, world, token_for, session):
+    """Multipart form fields are the same declaration as a JSON body, validated by the same
+    schema: a brand sent as a form field is screened, not dropped for a false "no match"."""
+    officer = token_for(world.officer)
+    fields = {"declared_brand": "A1pha", "description": "running shoes", "origin_country": "CN", "quantity": "100",
+              "declared_value": "300", "currency": "EUR", "gtins": ["4006381333931", "4006381333948"]}
+    as_json = api("post", "/api/v1/screenings", officer, json=fields)
+    assert as_json.status_code == 201, as_json.get_data(as_text=True)[:300]
+    for photos in ([], [(io.BytesIO(png_bytes()), "p.png")]):
+        reply = api("post", "/api/v1/screenings", officer, data={**fields, "photos": photos},
+                    content_type="multipart/form-data")
+        assert reply.status_code == 201, reply.get_data(as_text=True)[:300]
+        body = reply.get_json()
+        assert body["declared_brand"] == "A1pha" and body["description"] == "running shoes"
+        assert body["suggestions"] and body["suggestions"][0]["brand"] == "ALPHA"
+        assert [s["brand"] for s in body["suggestions"]] == [s["brand"] for s in as_json.get_json()["suggestions"]]
+        assert len(body["photos"]) == len(photos)
+    stored = session.get(Check, reply.get_json()["id"])
+    assert stored.currency == "EUR" and stored.origin_country == "CN" and len(stored.gtins) == 2
+    # The schema's rules hold for form fields and files as for JSON, each error naming its field.
+    for data, field in (({"declared_brand": "A1pha", "colour": "red"}, "colour"),
+                        ({"declared_brand": "A1pha", "quantity": "many"}, "quantity"),
+                        ({"declared_brand": "x" * 201}, "declared_brand"),
+                        ({"declared_brand": ["A1pha", "Alpha"]}, "declared_brand"),
+                        ({"declared_brand": "A1pha", "invoice": (io.BytesIO(b"%PDF"), "i.pdf")}, "invoice"),
+                        ({"declared_brand": (io.BytesIO(b"A1pha"), "brand.txt")}, "declared_brand"),
+                        ({"declared_brand": "A1pha", "photos": [(io.BytesIO(png_bytes()), f"{i}.png")
+                                                               for i in range(11)]}, "photos")):
+        error = assert_error(api("post", "/api/v1/screenings", officer, data=data,
+                                 content_type="multipart/form-data"), 422, "validation_failed")
+        assert field in error["details"], error
+    # Retried under a new boundary, a keyed multipart screening is the same request.
+    keyed = {**officer, "Idempotency-Key": "multipart-1"}
+    first, again = (api("post", "/api/v1/screenings", keyed, content_type="multipart/form-data",
+                        data={**fields, "photos": [(io.BytesIO(png_bytes()), "p.png")]}) for _ in range(2))
+    assert first.status_code == again.status_code == 201 and again.headers["Idempotent-Replayed"] == "true"
+    assert again.get_json()["id"] == first.get_json()["id"]
+    # Both forms are in the OpenAPI document, the multipart one with its photos as files.
+    spec = api("get", "/api/v1/openapi.json").get_json()
+    content = spec["paths"]["/api/v1/screenings"]["post"]["requestBody"]["content"]
+    assert set(content) == {"application/json", "multipart/form-data"}
+    form = spec["components"]["schemas"][content["multipart/form-data"]["schema"]["$ref"].rsplit("/", 1)[1]]
+    assert form["properties"]["photos"]["items"] == {"type": "string", "format": "binary"}
+    assert set(form["properties"]) == set(spec["components"]["schemas"]["DeclarationIn"]["properties"])
+
+
+@pytest.mark.parametrize("body", [
+    '{"declared_brand": "A1pha", "declared_value": ' + "1" * 5000 + ', "currency": "EUR"}',
+    '{"declared_brand": "A1pha", "gtins": ' + "[" * 100_000 + "]" * 100_000 + "}",
+])
+def test_json_that_cannot_be_read_is_a_bad_request(api, world, token_for, session, body):
+    before = session.scalar(select(func.count(Check.id)))
+    error = assert_error(api("post", "/api/v1/screenings", token_for(world.officer), data=body,
+                             content_type="application/json"), 400, "bad_request")
+    assert "not valid JSON" in error["message"], error
+    assert session.scalar(select(func.count(Check.id))) == before
+
+
+def test_a_body_of_a_content_type_not_accepted_is_refused(api, world, token_for, session):
+    """A JSON body sent as text/plain, as a form, or with no Content-Type is a 415 naming the
+    accepted types, on every operation that takes a body, not a body silently ignored."""
+    officer, holder = token_for(world.officer), token_for(world.a.holder)
+    product = world.a.product.id
+    operations = [("post", "/api/v1/screenings", officer, {"declared_brand": "A1pha"},
+                   ["application/json", "multipart/form-data"]),
+                  ("post", "/api/v1/dossier/products", holder, {"name": "ALPHA Trail"}, ["application/json"]),
+                  ("put", f"/api/v1/dossier/products/{product}", holder, {"name": "ALPHA Trail"}, ["application/json"]),
+                  ("post", f"/api/v1/dossier/products/{product}/images", holder,
+                   {"kind": "packaging", "data": base64.b64encode(png_bytes()).decode()}, ["application/json"]),
+                  ("post", "/api/v1/dossier/suppliers", holder, {"role": "manufacturer", "name": "W", "country": "PT"},
+                   ["application/json"]),
+                  ("post", "/api/v1/bulk-jobs", officer, {"manifest": "brand\nA1pha\n"}, ["multipart/form-data"])]
+    before = (session.scalar(select(func.count(Check.id))), session.scalar(select(func.count(Product.id))),
+              session.scalar(select(func.count(BulkJob.id))))
+    for method, path, token, values, accepted in operations:
+        text = json.dumps(values)
+        for kwargs in ({"data": text, "content_type": "text/plain"}, {"data": text},
+                       {"data": values}, {"data": text, "content_type": "application/x-www-form-urlencoded"}):
+            headers = {**token, "Idempotency-Key": f"{path}-{len(kwargs)}"}
+            error = assert_error(api(method, path, headers, **kwargs), 415, "unsupported_media_type")
+            assert error["details"]["accepted"] == accepted, (path, kwargs, error)
+            assert all(kind in error["message"] for kind in accepted)
+        if accepted == ["application/json"]:  # and a JSON endpoint takes no multipart form either
+            assert_error(api(method, path, token, data=values, content_type="multipart/form-data"), 415)
+    assert before == (session.scalar(select(func.count(Check.id))), session.scalar(select(func.count(Product.id))),
+                      session.scalar(select(func.count(BulkJob.id))))
+    # A refused request let its Idempotency-Key go: the same key works with the right type.
+    headers = {**officer, "Idempotency-Key": "/api/v1/screenings-2"}
+    assert api("post", "/api/v1/screenings", headers, json={"declared_brand": "A1pha"}).status_code == 201
+
+
+def test_unknown_and_repeated_parameters_and_fields_are_refused(api, world, token_for, session):
+    """The README's promise: an unknown query parameter, form field or file is a 422 naming it
+    (webargs ignores them by default), and so is a single-valued parameter given twice."""
+    officer = token_for(world.officer)
+    session.add(BulkJob(officer_id=world.officer.id, filename="m.csv", manifest_sha256="0" * 64, manifest_bytes=1,
+                        state="done"))
+    session.commit()
+    job_id = session.scalar(select(BulkJob.id))
+    hits = f"/api/v1/bulk-jobs/{job_id}/hits"
+    for query, field in (("foo=1", "foo"), ("min-score=0.9", "min-score"), ("page=1&page=2", "page"),
+                         ("brand=ALPHA&brand=BETA", "brand"), ("per_page=10&Page=2", "Page")):
+        error = assert_error(api("get", f"{hits}?{query}", officer), 422, "validation_failed")
+        assert field in error["details"], (query, error)
+    for path, field in (("/api/v1/cases?sate=open", "sate"), ("/api/v1/registry/products?q=a&q=b", "q"),
+                        (f"/api/v1/bulk-jobs/{job_id}?verbose=1", "verbose"),
+                        ("/api/v1/checks/1?include=all", "include")):
+        error = assert_error(api("get", path, officer), 422, "validation_failed")
+        assert field in error["details"], (path, error)
+    error = assert_error(api("post", "/api/v1/screenings?dry_run=1", officer, json={"declared_brand": "A1pha"}), 422)
+    assert "dry_run" in error["details"]
+    # What the API documents still passes, every parameter at once, and none at all.
+    for query in ("", "?page=1&per_page=10&brand=ALPHA&recommendation=detain&min_score=0.5"):
+        assert api("get", hits + query, officer).status_code == 200
+    assert api("get", "/api/v1/cases?state=open", officer).status_code == 200
+    assert api("get", f"/api/v1/bulk-jobs/{job_id}", officer).status_code == 200
+    # A bulk job's form: the manifest file and nothing else.
+    for data, field in (({"manifest": (io.BytesIO(b"brand\nA1pha\n"), "m.csv"), "note": "x"}, "note"),
+                        ({"manifest": (io.BytesIO(b"brand\nA1pha\n"), "m.csv"),
+                          "extra": (io.BytesIO(b"brand\n"), "n.csv")}, "extra"),
+                        ({"manifest": [(io.BytesIO(b"brand\nA1pha\n"), "m.csv"), (io.BytesIO(b"brand\n"), "n.csv")]},
+                         "manifest"),
+                        ({"manifest": "brand\nA1pha\n"}, "manifest")):
+        error = assert_error(api("post", "/api/v1/bulk-jobs", officer, data=data, content_type="multipart/form-data"),
+                             422, "validation_failed")
+        assert field in error["details"], (data, error)
+    assert session.scalar(select(func.count(BulkJob.id))) == 1
