@@ -41,6 +41,7 @@ import sys
 import zipfile
 import zlib
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, BinaryIO, Iterable, Iterator, Mapping
 
@@ -391,10 +392,23 @@ def read_directory(root: str | Path) -> dict[str, bytes]:
 
 # -- verifying -------------------------------------------------------------------------------
 
+def _readable_time(text: str) -> str:
+    """An ISO timestamp from the manifest as people read it (to the second, in UTC)."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except (TypeError, ValueError):
+        return str(text)
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(timezone.utc)
+    return moment.strftime("%d %B %Y, %H:%M:%S UTC") if moment.tzinfo else moment.isoformat(" ", "seconds")
+
+
 @dataclass
 class Report:
     problems: list[str] = field(default_factory=list)
     facts: dict[str, Any] = field(default_factory=dict)
+    #: False when the file could not be read as a package at all (not a ZIP, a ZIP bomb, ...).
+    readable: bool = True
 
     @property
     def ok(self) -> bool:
@@ -455,11 +469,16 @@ def verify_files(files: Mapping[str, bytes], *, trusted_fingerprint: str | None)
     except (UnicodeDecodeError, ValueError) as exc:
         report.problems.append(f"{MANIFEST} cannot be read ({exc})")
         return report
-    report.facts["case"] = (manifest.get("case") or {}).get("reference", "?")
-    report.facts["exported at"] = manifest.get("exported_at", "?")
+    case = manifest.get("case") or {}
+    report.facts["case"] = case.get("reference", "?")
+    if "interim" in case:
+        report.facts["package"] = ("interim: exported while the case was open" if case["interim"]
+                                   else "final: exported after the case was closed")
+    report.facts["exported at"] = _readable_time(manifest.get("exported_at", "?"))
     exporter = manifest.get("exported_by") or {}
     report.facts["exported by"] = f"{exporter.get('name', '?')} <{exporter.get('email', '?')}>"
-    report.facts["files"] = len(listed)
+    # As the export counted them: the files the manifest lists, and the manifest and signature.
+    report.facts["files"] = f"{len(listed) + 2} ({len(listed)} listed in the signed manifest, the manifest and its signature)"
     if manifest.get("format") != FORMAT:
         report.problems.append(f"unknown package format {manifest.get('format')!r}")
     if fingerprint and (manifest.get("signing_key") or {}).get("fingerprint") != fingerprint:

@@ -389,7 +389,7 @@ def verify_package(data: bytes, signer: Signer) -> evidence_verifier.Report:
     try:
         return evidence_verifier.verify_source(data, trusted_fingerprint=signer.fingerprint)
     except evidence_verifier.UnreadablePackage as exc:
-        report = evidence_verifier.Report()
+        report = evidence_verifier.Report(readable=False)
         report.problems.append(f"the file cannot be read as an evidence package: {exc}")
         return report
 

@@ -7,6 +7,7 @@ import io
 import json
 import os
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -502,7 +503,11 @@ def test_legal_exports_downloads_and_verifies_in_the_app(session, world, case, s
     client.refresh_token("/evidence/verify")
     result = client.post("/evidence/verify", {"package": (io.BytesIO(data), "case.zip")},
                          content_type="multipart/form-data")
-    assert result.status_code == 200 and "The package is intact" in result.get_data(as_text=True)
+    page = result.get_data(as_text=True)
+    assert result.status_code == 200 and "The package is intact" in page
+    # The page counts files as the export did, says whether the package is final, and reads its time.
+    assert f"{made.file_count} (" in page and "interim: exported while the case was open" in page
+    assert re.search(r"\d{2} \w+ \d{4}, \d{2}:\d{2}:\d{2} UTC", page)
 
     files = ev.read_zip(data)
     photo = next(n for n in files if n.startswith("photos/"))
@@ -514,7 +519,8 @@ def test_legal_exports_downloads_and_verifies_in_the_app(session, world, case, s
     assert result.status_code == 422 and "not intact" in body and f"{photo} changed" in body
     result = client.post("/evidence/verify", {"package": (io.BytesIO(b"not a zip"), "c.zip")},
                          content_type="multipart/form-data")
-    assert result.status_code == 422 and "cannot be read" in result.get_data(as_text=True)
+    body = result.get_data(as_text=True)
+    assert result.status_code == 422 and "cannot be read" in body and "not an evidence package" in body
     assert signer.fingerprint in client.get("/evidence/verify").get_data(as_text=True)
     assert client.get("/evidence/public-key.pem").get_data() == signer.public_pem
 
