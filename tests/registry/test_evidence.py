@@ -392,8 +392,8 @@ def test_the_shipped_verifier_runs_alone(signer, package, tmp_path):
     shipped = files["verify.py"].decode()
     assert f"EXPECTED_FINGERPRINT: str | None = {signer.fingerprint!r}" in shipped
     imports = {line.split()[1].split(".")[0] for line in shipped.splitlines() if line.startswith(("import ", "from "))}
-    assert imports <= {"__future__", "argparse", "hashlib", "io", "json", "re", "struct", "sys", "zipfile", "dataclasses", "datetime",
-                       "zlib", "pathlib", "typing", "cryptography"}
+    assert imports <= {"__future__", "argparse", "hashlib", "io", "json", "re", "struct", "sys", "zipfile", "dataclasses",
+                       "datetime", "zlib", "pathlib", "typing", "cryptography"}
 
     unpacked = tmp_path / "unpacked"
     for name, content in files.items():
