@@ -31,6 +31,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
     from registry import setup
     from registry.multipart import correct_werkzeug_multipart
+    from registry.services.calendar import set_local_zone
+
+    set_local_zone(app.config["TIMEZONE"])  # a wrong name stops the start with its reason
 
     correct_werkzeug_multipart()  # uploads stored byte for byte (see registry/multipart.py)
     setup.init_database(app)

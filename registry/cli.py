@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import getpass
 import sys
-from datetime import date
 
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
+from registry.services.calendar import local_today
 from registry.extensions import db
 from registry.models import Organisation, OrganisationStatus, Role, User
 from registry.services import audit, organisations, users
@@ -217,7 +217,7 @@ def case_list() -> None:
     for row in cases.dashboard(db.session, _officer(None), load_profiles()):
         d = row.deadline
         due = f"{d.due.isoformat()} {d.label}" if d else "-"
-        flag = "OVERDUE " if d and d.overdue(date.today()) else ""
+        flag = "OVERDUE " if d and d.overdue(local_today()) else ""
         click.echo(f"#{row.case.id:<5} {row.case.jurisdiction:3} {cases.STATES[row.case.state]:40} {flag}{due}")
 
 
@@ -258,7 +258,7 @@ def deadlines() -> None:
                            sender=current_app.config["MAIL_SENDER"])
     click.echo(f"Notices delivered: {sent}.")
     for row in cases.dashboard(db.session, _officer(None), load_profiles()):
-        if row.deadline and row.deadline.overdue(date.today()):
+        if row.deadline and row.deadline.overdue(local_today()):
             click.echo(f"OVERDUE #{row.case.id}: {row.deadline.label} (due {row.deadline.due.isoformat()})")
 
 

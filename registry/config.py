@@ -40,6 +40,7 @@ _ENVIRONMENT = {
     "SESSION_COOKIE_SECURE": "SESSION_COOKIE_SECURE",
     "FORCE_HTTPS": "FORCE_HTTPS",
     "ENGINE_OCR": "ENGINE_OCR",
+    "TIMEZONE": "TIMEZONE",
 }
 
 _BOOLEAN_KEYS = {"SESSION_COOKIE_SECURE", "FORCE_HTTPS", "ENGINE_OCR"}
@@ -66,6 +67,8 @@ def defaults(instance_path: str) -> dict[str, Any]:
     return {
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{instance / 'registry.sqlite3'}",
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # The customs offices' time zone: their "today" starts and ends the legal clocks.
+        "TIMEZONE": "UTC",
         "BLOB_DIR": str(instance / "blobs"),
         # Ed25519 key that signs audit checkpoints and evidence packages: outside the database.
         "SIGNING_KEY_FILE": str(instance / "signing_key.pem"),

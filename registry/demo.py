@@ -9,12 +9,13 @@ from __future__ import annotations
 import io
 import math
 import random
-from datetime import date, timedelta
+from datetime import timedelta
 
 from PIL import Image, ImageDraw, ImageFont
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from registry.services.calendar import local_today
 from registry.models import Organisation, OrganisationStatus, Role
 from registry.services import organisations, products, rights, suppliers, users
 from registry.services.products import UploadPolicy
@@ -141,7 +142,7 @@ def seed_demo(session: Session, blobs: BlobStore, *, password: str) -> list[tupl
                       password=password, role=Role.LEGAL)
     accounts = [("administrator", "admin@demo.example"), ("customs officer", "officer@demo.example"),
                 ("legal staff", "legal@demo.example")]
-    today = date.today()
+    today = local_today()
     policy = UploadPolicy()
     for index, (org_name, country, mark, colours, shape, items) in enumerate(HOLDERS):
         slug = mark.lower()

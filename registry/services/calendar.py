@@ -1,11 +1,46 @@
-"""Working days: weekdays that are not public holidays in a country (``holidays`` package)."""
+"""Working days: weekdays that are not public holidays in a country (``holidays`` package);
+and the day it is where the customs offices work.
+
+Legal clocks count in the offices' days: a detention at 23:30 in Newark is on that day there,
+though it is the next day in UTC, the server's clock. ``TIMEZONE`` (an IANA name, set once at
+start-up from the configuration) is that local time; every "today" of the services and every
+timestamp turned into a date goes through ``local_today`` and ``local_date``.
+"""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone, tzinfo
 from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
+
+_local_zone: tzinfo = timezone.utc
+
+
+def set_local_zone(name: str) -> None:
+    """The offices' time zone, by its IANA name (Europe/Berlin, America/New_York, UTC)."""
+    global _local_zone
+    try:
+        _local_zone = ZoneInfo(str(name or "UTC"))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"TIMEZONE {name!r} is not a time zone name such as Europe/Berlin or "
+                         "America/New_York") from None
+
+
+def local_zone() -> tzinfo:
+    return _local_zone
+
+
+def local_today() -> date:
+    return datetime.now(_local_zone).date()
+
+
+def local_date(moment: datetime) -> date:
+    """The offices' date of a stored moment (naive ones are UTC, as they are stored)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(_local_zone).date()
 
 #: Regional jurisdictions counted on the calendar of the seat of their customs authority
 #: unless a country is given; the EU has no common public-holiday calendar.

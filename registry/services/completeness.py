@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from registry.models import ImageKind, Product
+from registry.services.calendar import local_today
 
 _CHECKS: tuple[tuple[str, int, str], ...] = (
     ("right", 3, "not linked to a registered right with customs protection in force"),
@@ -34,7 +35,7 @@ class Completeness:
 
 def product_completeness(product: Product, *, supplier_count: int, today: date | None = None
                          ) -> Completeness:
-    today = today or date.today()
+    today = today or local_today()
     image_kinds = {image.kind for image in product.images}
     right = product.right
     present = {

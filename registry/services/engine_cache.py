@@ -14,11 +14,11 @@ from __future__ import annotations
 import gc
 import threading
 from dataclasses import dataclass
-from datetime import date
 
 from sqlalchemy.orm import Session
 
 from matchers import Engine
+from registry.services.calendar import local_today
 from registry.models.dossier import current_generation
 from registry.services.snapshot import registry_references
 from registry.storage import BlobStore
@@ -34,7 +34,7 @@ class BuiltEngine:
 
 
 def registry_fingerprint(session: Session) -> tuple:
-    return date.today().isoformat(), current_generation(session)
+    return local_today().isoformat(), current_generation(session)
 
 
 class EngineCache:

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from registry.models import Organisation, Right, User
-from registry.services.calendar import working_days_between
+from registry.services.calendar import local_today, working_days_between
 from registry.services.tenancy import scoped
 
 
@@ -32,7 +32,7 @@ class ProtectionReminder:
 def protection_reminders(session: Session, actor: User, *, today: date | None = None,
                          within_working_days: int = 30) -> list[ProtectionReminder]:
     """Rights visible to the actor whose protection ends within the window or has ended."""
-    today = today or date.today()
+    today = today or local_today()
     rights = session.scalars(
         scoped(select(Right), actor, Right)
         .where(Right.protection_valid_until.is_not(None))

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from registry.models import MarkKind, Office, Product, Right, User
+from registry.services.calendar import local_today
 from registry.services.errors import ValidationError
 from registry.services.records import create_record, delete_record, update_record
 from registry.services.tenancy import get_editable, require_dossier_editor
@@ -19,7 +20,7 @@ from registry.services.validation import (EU_JURISDICTIONS, FieldCollector, pars
 
 def right_values(raw: Mapping[str, Any], *, today: date | None = None) -> dict[str, Any]:
     """Parse and check a right's fields, collecting every problem at once."""
-    today = today or date.today()
+    today = today or local_today()
     fields = FieldCollector()
     values, errors, attempt = fields.values, fields.errors, fields.attempt
 

@@ -18,6 +18,7 @@ from matchers import Supplier as AuthorisedSupplier
 from registry.models import (ImageKind, Organisation, OrganisationStatus, Product, ReferenceImage,
                              Right, Supplier)
 from registry.services import tenancy
+from registry.services.calendar import local_today
 from registry.storage import BlobStore
 
 # Images that show the brand as it appears on goods; documents do not.
@@ -44,7 +45,7 @@ def registry_references(session: Session, blobs: BlobStore, *, today: date | Non
         # Cached and shared by every officer afterwards: built from one holder's view, it would
         # silently miss every other holder's marks.
         raise PermissionError("the engine is built from every tenant's registry, not from one tenant's view")
-    today = today or date.today()
+    today = today or local_today()
     rights = session.scalars(
         select(Right).join(Organisation, Organisation.id == Right.organisation_id)
         .where(Organisation.status == OrganisationStatus.APPROVED)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
 
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
+from registry.services.calendar import local_today
 from registry.extensions import db
 from registry.forms import apply_service_errors
 from registry.forms.cases import DetainForm, TransitionForm
@@ -67,7 +67,7 @@ def detain(check_id: int):
 @bp.get("/cases")
 @login_required
 def index():
-    today = date.today()
+    today = local_today()
     rows = case_service.dashboard(db.session, actor(), profiles(), today=today)
     closed = [c for c in case_service.list_cases(db.session, actor()) if c.state not in case_service.OPEN_STATES]
     return render_template("cases/index.html", rows=rows, closed=closed, today=today, states=case_service.STATES)
@@ -92,7 +92,7 @@ def case_page(case_id: int, *, status: int = 200, draft: dict | None = None):
     case_service.apply_deemed_consent(db.session, case, profile)  # when anyone looks at an overdue case
     case_service.record_view(db.session, user, case)  # the page shows declarant data
     commit(keep_loaded=True)  # what was read is what the page shows: no need to read it again
-    today = date.today()
+    today = local_today()
     products, images = [], []
     if user.role == Role.HOLDER and case.right_id:
         products = db.session.scalars(select(Product).where(Product.right_id == case.right_id)

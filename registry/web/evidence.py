@@ -3,11 +3,11 @@ case register for reporting."""
 
 from __future__ import annotations
 
-from datetime import date
 
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
+from registry.services.calendar import local_today
 from registry.extensions import db
 from registry.services import evidence
 from registry.services.errors import ValidationError
@@ -85,7 +85,7 @@ def public_key():
 @bp.get("/cases/register.csv")
 @roles_required(*evidence.EXPORT_ROLES)
 def register():
-    today = date.today()
+    today = local_today()
     try:
         start = parse_date(request.args.get("start") or today.replace(month=1, day=1).isoformat(), "start")
         end = parse_date(request.args.get("end") or today.isoformat(), "end")

@@ -3,11 +3,11 @@ macros the pages use."""
 
 from __future__ import annotations
 
-from datetime import date
 
 from flask import current_app, request, url_for
 from flask_login import current_user
 
+from registry.services.calendar import local_today
 from registry.models import Role
 from registry.web.fragments import KeptMacro
 
@@ -86,4 +86,4 @@ def template_context() -> dict:
     matches = [href for _, href in items if request.path == href or request.path.startswith(href + "/")]
     active = max(matches, key=len, default=None)
     navigation = [{"href": href, "text": text, "active": href == active} for text, href in items]
-    return {"navigation": navigation, "Role": Role, "today": date.today(), **page_macros()}
+    return {"navigation": navigation, "Role": Role, "today": local_today(), **page_macros()}

@@ -519,3 +519,25 @@ def test_the_us_importers_time_runs_out_without_hiding_the_detention_limit(sessi
     assert importer.status(after) == "ran out" and not importer.overdue(after)
     upcoming = cases.next_deadline(case, profile, after)
     assert upcoming.rule.key == "detention_limit" and upcoming.due == date(2026, 12, 23)
+
+
+@pytest.fixture
+def newark_time():
+    from registry.services import calendar
+
+    calendar.set_local_zone("America/New_York")
+    yield
+    calendar.set_local_zone("UTC")
+
+
+def test_the_clock_counts_the_offices_days_not_the_servers(session, world, check, newark_time):
+    # Goods presented and detained at 23:30 on Monday 23 November in Newark: 04:30 on Tuesday in UTC.
+    check.created_at = datetime(2026, 11, 24, 4, 30, tzinfo=timezone.utc)
+    session.commit()
+    with freeze_time("2026-11-24 04:45:00"):
+        case = cases.open_detention(session, world.officer, PROFILES, check.id, {
+            "jurisdiction": "US", "legal_basis": "recordation", "office": "Port of Newark", "office_country": "US"})
+    assert case.presented_on == date(2026, 11, 23) and case.detained_on == date(2026, 11, 23)
+    dates = due_dates(case)
+    assert dates["detention_decision"] == date(2026, 12, 1) and dates["notify"] == date(2026, 12, 1)
+    assert dates["detention_limit"] == date(2026, 12, 23)
