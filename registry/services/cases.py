@@ -59,6 +59,9 @@ class Transition:
     sources: frozenset[str]
     target: str
     roles: frozenset[Role]
+    #: For a step that cannot be undone or ends the detention: what its note must say (the
+    #: note is then required, and the step is never one click).
+    note_prompt: str = ""
 
 
 TRANSITIONS: dict[str, Transition] = {
@@ -72,16 +75,19 @@ TRANSITIONS: dict[str, Transition] = {
     "confirm_infringement": Transition("Infringement confirmed by the rights holder", frozenset(_RESPONSE),
                                        "infringement_confirmed", frozenset({Role.OFFICER})),
     "deny_infringement": Transition("Goods are genuine or not infringing", frozenset(_RESPONSE),
-                                    "infringement_not_confirmed", frozenset({Role.OFFICER})),
+                                    "infringement_not_confirmed", frozenset({Role.OFFICER}),
+                                    note_prompt="How did the rights holder say so, and when?"),
     # From "notified" only in the small-consignment procedure, where the rights holder is not
     # asked (see ``_refusal``): the declarant's consent is enough.
     "destroy": Transition("Goods destroyed", frozenset({"infringement_confirmed", "notified"}), "destroyed",
-                          frozenset({Role.OFFICER})),
+                          frozenset({Role.OFFICER}),
+                          note_prompt="Where, when and by whom were they destroyed (certificate reference)?"),
     "start_proceedings": Transition("Court proceedings started", frozenset({"infringement_confirmed"}),
                                     "court_proceedings", frozenset({Role.OFFICER})),
     "release": Transition("Goods released",
                           frozenset({"infringement_not_confirmed", "awaiting_response", "extension_granted"}),
-                          "released", frozenset({Role.OFFICER})),
+                          "released", frozenset({Role.OFFICER}),
+                          note_prompt="Why are the goods released, and to whom?"),
     "close": Transition("Close the case", frozenset({"destroyed", "released", "court_proceedings"}), "closed",
                         frozenset({Role.OFFICER})),
 }
@@ -277,6 +283,7 @@ def advance(session: Session, actor: User, case_id: int, action: str, *, expecte
     profile = _profile(case, profiles)
     deemed = _consent_deadline_passed(case, profile, today)
     _check_transition(case, action, profile, today, "deemed" if deemed is not None else case.declarant_consent)
+    _check_note(action, note)
     with _claimed(session, case):
         source = _change_state(case, action, deemed, today)
         _record_transition(session, actor, case, action, source, deemed, note=note, profiles=profiles)
@@ -293,6 +300,12 @@ def _check_transition(case: DetentionCase, action: str, profile: Profile | None,
     refusal = _refusal(case, action, profile, today, consent)
     if refusal is not None:
         raise Conflict(refusal)
+
+
+def _check_note(action: str, note: str) -> None:
+    prompt = TRANSITIONS[action].note_prompt
+    if prompt and not note.strip():
+        raise ValidationError({"note": f"'{TRANSITIONS[action].label}' is recorded with a note: {prompt}"})
 
 
 def _refusal(case: DetentionCase, action: str, profile: Profile | None, today: date, consent: str) -> str | None:

@@ -94,6 +94,9 @@ def test_check_detain_answer_close(demo_server, browser, tmp_path):
     officer.get_by_label("How it was received (optional)").fill("Signed consent form, faxed.")
     officer.get_by_role("button", name="Record the declarant's answer").click()
     expect(officer.get_by_text("The declarant's answer is recorded.")).to_be_visible()
+    officer.get_by_text("Goods destroyed…").click()  # opened first, recorded with a note
+    officer.get_by_label("Where, when and by whom were they destroyed (certificate reference)?").fill(
+        "Incinerated at the port, certificate V-2026-114.")
     officer.get_by_role("button", name="Goods destroyed").click()
     officer.get_by_role("button", name="Close the case").click()
     expect(officer.locator("h1")).to_have_text("Closed")

@@ -23,8 +23,8 @@ def detain_from_a_check(client, session):
     return session.scalars(select(DetentionCase)).one(), response.headers["Location"]
 
 
-def advance(client, case, action):
-    return client.post(f"/cases/{case.id}/advance", {"action": action, "version": str(case.version)})
+def advance(client, case, action, note=""):
+    return client.post(f"/cases/{case.id}/advance", {"action": action, "version": str(case.version), "note": note})
 
 
 def test_officer_detains_holder_confirms_officer_closes(signed_in, session, world):
@@ -67,8 +67,13 @@ def test_officer_detains_holder_confirms_officer_closes(signed_in, session, worl
     session.refresh(case)
     assert case.declarant_consent == "given"
     assert ">Goods destroyed</button>" in officer.get(f"/cases/{case.id}").get_data(as_text=True)
-    for action in ("destroy", "close"):
-        advance(officer, case, action)
+    # Destroying is recorded with a note, asked for in its own form: a bare click changes nothing.
+    advance(officer, case, "destroy")
+    session.refresh(case)
+    assert case.state == "infringement_confirmed"
+    assert "recorded with a note" in officer.get(f"/cases/{case.id}").get_data(as_text=True)
+    for action, note in (("destroy", "Destroyed under supervision, certificate V-9"), ("close", "")):
+        advance(officer, case, action, note)
         session.refresh(case)
     assert case.state == "closed"
     timeline = officer.get(f"/cases/{case.id}").get_data(as_text=True)

@@ -90,7 +90,13 @@ def test_the_whole_path_is_audited(session, world, check):
                           today=date(2026, 12, 21))
         elif action == "destroy":  # only with the declarant's consent
             cases.record_declarant_answer(session, world.officer, case.id, "consent", today=date(2026, 12, 21))
-            cases.advance(session, world.officer, case.id, action, today=date(2026, 12, 21))
+            session.commit()
+            with pytest.raises(ValidationError, match="recorded with a note"):  # never one click
+                cases.advance(session, world.officer, case.id, action, today=date(2026, 12, 21))
+            session.rollback()
+            assert case.state == "infringement_confirmed"
+            cases.advance(session, world.officer, case.id, action, today=date(2026, 12, 21),
+                          note="Destroyed at the Hamburg incinerator, certificate V-2026-114")
         else:
             cases.advance(session, world.officer, case.id, action, today=date(2026, 12, 21))
         session.commit()
@@ -205,7 +211,7 @@ def test_eu_small_consignment_has_its_own_clock(session, world, check):
     with pytest.raises(Conflict, match="not consented"):
         cases.advance(session, world.officer, case.id, "destroy", today=date(2026, 12, 22))
     session.rollback()
-    cases.advance(session, world.officer, case.id, "destroy", today=date(2027, 1, 7))
+    cases.advance(session, world.officer, case.id, "destroy", today=date(2027, 1, 7), note="certificate V-1")
     assert case.state == "destroyed" and case.declarant_consent == "deemed"
 
 
@@ -491,7 +497,7 @@ def test_an_objection_after_the_period_is_too_late(session, world, check):
 
 def test_released_goods_end_the_clock_and_get_no_deemed_consent(session, world, check):
     case = _awaiting(session, world, check)
-    cases.advance(session, world.officer, case.id, "release", today=date(2026, 12, 23))
+    cases.advance(session, world.officer, case.id, "release", today=date(2026, 12, 23), note="holder silent")
     session.commit()
     later = date(2027, 2, 1)
     assert cases.next_deadline(case, PROFILES["EU"], later) is None

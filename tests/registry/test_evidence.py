@@ -186,7 +186,7 @@ def test_report_reads_nothing_outside_the_package():
 
 def test_exported_open_and_closed_cases(session, world, blobs, signer, case):
     cases.record_declarant_answer(session, world.officer, case.id, "consent", profiles=PROFILES)
-    cases.advance(session, world.officer, case.id, "destroy", profiles=PROFILES)
+    cases.advance(session, world.officer, case.id, "destroy", profiles=PROFILES, note="certificate V-7")
     cases.advance(session, world.officer, case.id, "close", profiles=PROFILES)
     session.commit()
     made, data = export(session, world, blobs, signer, case)
