@@ -220,6 +220,7 @@ def init_templates(app: Flask) -> None:
     from registry.web import navigation
 
     app.context_processor(navigation.template_context)
+    app.jinja_env.filters["days_away"] = navigation.days_away
 
 
 def init_storage(app: Flask) -> None:

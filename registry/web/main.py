@@ -18,7 +18,7 @@ def home():
         return redirect(url_for("admin.organisations"))
     if current_user.role == Role.OFFICER:
         return redirect(url_for("checks.new"))
-    return redirect(url_for("checks.index"))
+    return redirect(url_for("cases.index"))  # legal staff: the cases, their clocks and exports
 
 
 @bp.get("/healthz")

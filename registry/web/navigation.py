@@ -80,6 +80,15 @@ def page_macros() -> dict:
     return found
 
 
+def days_away(days: int | None) -> str:
+    """A deadline's distance as people say it: today, tomorrow, in 3 days, 2 days ago."""
+    if days is None:
+        return ""
+    if days in (0, 1, -1):
+        return {0: "today", 1: "tomorrow", -1: "yesterday"}[days]
+    return f"in {days} days" if days > 0 else f"{-days} days ago"
+
+
 def template_context() -> dict:
     items = menu(current_user.role) if current_user.is_authenticated else ()
     # The most specific item containing the current page is the active one.

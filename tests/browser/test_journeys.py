@@ -153,7 +153,7 @@ def test_holder_registers_is_approved_builds_dossier_and_imports(gunicorn_server
     holder.get_by_label("Customs protection number").fill(f"AFA-{today.year}-77")
     holder.get_by_label("Protected in").fill("EU")
     holder.get_by_label("Customs protection valid from").fill((today - timedelta(days=10)).isoformat())
-    holder.get_by_label("Customs protection valid until").fill((today + timedelta(days=365)).isoformat())
+    holder.get_by_label("Customs protection valid until").fill((today + timedelta(days=300)).isoformat())
     holder.get_by_role("button", name="Save right").click()
     expect(holder.get_by_role("heading", name="NORDLICHT")).to_be_visible()
 
@@ -315,7 +315,7 @@ def test_officer_checks_two_photos_detains_and_holder_answers_in_time(gunicorn_s
     notice.get_by_role("link", name=re.compile("Open the case")).click()
     deadline = holder.locator(".govuk-inset-text").filter(has_text="Next deadline")
     expect(deadline).to_contain_text(due.strftime("%d %B %Y"))
-    days_left = int(re.search(r"\((\d+) days;", deadline.inner_text()).group(1))
+    days_left = int(re.search(r"\(in (\d+) days;", deadline.inner_text()).group(1))
     assert days_left == (due - date.today()).days > 0
     holder.get_by_label("Yes: they are counterfeit").check()
     holder.get_by_label("Kobalt Buds Pro KB-PRO2: KOBALT embossed on the side").check()

@@ -208,3 +208,13 @@ def test_notes_photos_and_samples(signed_in, session, world):
     assert holder.get(f"/cases/{case.id}/photos/{photo_id}").status_code == 200  # the holder sees its case's goods
     assert signed_in(world.b.holder).get(f"/cases/{case.id}/photos/{photo_id}").status_code == 404
     assert holder.post(f"/cases/{case.id}/notes", {"note": "x"}).status_code == 403
+
+
+def test_each_role_lands_on_its_work_and_deadlines_read_as_spoken(signed_in, world):
+    from registry.web.navigation import days_away
+
+    landing = {world.officer: "/checks/new", world.legal: "/cases", world.a.holder: "/dossier"}
+    for user, path in landing.items():
+        assert signed_in(user).get("/").headers["Location"].endswith(path), user.email
+    assert [days_away(n) for n in (0, 1, 2, -1, -3, None)] == \
+        ["today", "tomorrow", "in 2 days", "yesterday", "3 days ago", ""]
