@@ -9,6 +9,7 @@ from sqlalchemy import Select, bindparam, exists, select
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
+from matchers.scoring import IDENTITY_WEIGHTS
 from registry.extensions import db
 from registry.forms import apply_service_errors
 from registry.forms.checks import CheckForm, DecisionForm, VerdictForm
@@ -95,7 +96,18 @@ def show(check_id: int):
     # The decision form only where the page shows it (each form makes a CSRF token).
     deciding = actor().role == Role.OFFICER and check.decision is None
     return render_template("checks/show.html", check=check, references=references, products=products,
-                           decision_form=DecisionForm() if deciding else None, case_id=case_id)
+                           decision_form=DecisionForm() if deciding else None, case_id=case_id,
+                           signal_groups=SIGNAL_GROUPS, signal_names=SIGNAL_NAMES)
+
+
+#: The engine's signals by what their score means (docs/matchers.md, "Signals"); any other
+#: signal is shown with the suspicion signals.
+SIGNAL_NAMES = {"identity": list(IDENTITY_WEIGHTS), "validity": ["validity"]}
+SIGNAL_GROUPS = [
+    ("identity", "Which brand: 1.00 means surely this brand"),
+    ("suspicion", "Signs of counterfeit: 0.00 means nothing suspicious, 1.00 strongly suspicious"),
+    ("validity", "Customs protection: 1.00 means in force"),
+]
 
 
 @cache

@@ -321,3 +321,23 @@ def test_a_generation_read_with_the_token_serves_its_transaction_only_until_a_re
         assert current_generation(session) == start + 1 and len(statements) > before
     finally:
         event.remove(session.get_bind(), "before_cursor_execute", listener)
+
+
+def test_the_result_groups_signals_by_what_their_score_means(signed_in, session, world):
+    import re
+
+    officer = signed_in(world.officer)
+    location = officer.post("/checks/new", LOOKALIKE).headers["Location"]
+    page = officer.get(location).get_data(as_text=True)
+    section = page[page.index('id="suggestion-'):]
+    section = section[:section.index("</table>")]
+    assert '<th scope="col" class="govuk-table__header">Signal</th>' in section
+    groups = re.findall(r'scope="colgroup" colspan="3"[^>]*>([^<:]+):', section)
+    assert groups[0] == "Which brand" and groups[-1] == "Customs protection"
+    # Each signal is under its own group's heading: the declared brand with the brand signals,
+    # the supplier with the signs of counterfeit.
+    by_group = dict(zip(groups, re.split(r'scope="colgroup"', section)[1:]))
+    row = '<th scope="row" class="govuk-table__header">{}</th>'.format
+    assert row("declared brand") in by_group["Which brand"]
+    assert row("declared brand") not in by_group["Signs of counterfeit"]
+    assert row("supply chain") in by_group["Signs of counterfeit"] and row("validity") in by_group["Customs protection"]
