@@ -64,16 +64,18 @@ class Transition:
     note_prompt: str = ""
 
 
+#: In the order the page offers them: the first is the main button, so the likelier step comes
+#: before the exceptional one (an extension).
 TRANSITIONS: dict[str, Transition] = {
     "notify": Transition("Record that the parties were notified", frozenset({"detained"}), "notified",
                          frozenset({Role.OFFICER})),
     "await_response": Transition("Wait for the rights holder's response", frozenset({"notified"}),
                                  "awaiting_response", frozenset({Role.OFFICER})),
-    "grant_extension": Transition("Grant the rights holder an extension", frozenset({"awaiting_response"}),
-                                  "extension_granted", frozenset({Role.OFFICER})),
     # Officers record an answer received by other means; holders answer with respond().
     "confirm_infringement": Transition("Infringement confirmed by the rights holder", frozenset(_RESPONSE),
                                        "infringement_confirmed", frozenset({Role.OFFICER})),
+    "grant_extension": Transition("Grant the rights holder an extension", frozenset({"awaiting_response"}),
+                                  "extension_granted", frozenset({Role.OFFICER})),
     "deny_infringement": Transition("Goods are genuine or not infringing", frozenset(_RESPONSE),
                                     "infringement_not_confirmed", frozenset({Role.OFFICER}),
                                     note_prompt="How did the rights holder say so, and when?"),
