@@ -239,6 +239,25 @@ def case_advance(case_id: int, action: str, officer: str | None, note: str) -> N
     click.echo(f"Case #{case.id} is now: {cases.STATES[case.state]}.")
 
 
+@case_cli.command("declarant")
+@click.argument("case_id", type=int)
+@click.argument("answer", type=click.Choice(["consent", "objection"]))
+@click.option("--officer", default=None, help="E-mail of the officer acting (default: the first officer).")
+@click.option("--note", default="", help="How the answer was received.")
+def case_declarant(case_id: int, answer: str, officer: str | None, note: str) -> None:
+    """Record the declarant's consent to destruction, or objection, e.g. `case declarant 12 consent`."""
+    from registry.services import cases
+
+    try:
+        case = cases.record_declarant_answer(db.session, _officer(officer), case_id, answer, note=note)
+    except DomainError as exc:
+        db.session.rollback()
+        _fail(str(exc))
+    db.session.commit()
+    said = "consents to destruction" if answer == "consent" else "objects to destruction"
+    click.echo(f"Case #{case.id}: recorded that the declarant {said}.")
+
+
 @click.command("deadlines")
 @with_appcontext
 def deadlines() -> None:

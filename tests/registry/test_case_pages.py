@@ -110,8 +110,12 @@ def test_case_commands(app, signed_in, session, world):
     assert listing.exit_code == 0 and f"#{case.id}" in listing.output and "Notify the declarant" in listing.output
     result = runner.invoke(args=["case", "advance", str(case.id), "destroy"])
     assert result.exit_code == 1 and "cannot go to" in result.output
+    result = runner.invoke(args=["case", "declarant", str(case.id), "consent"])
+    assert result.exit_code == 1 and "once the parties are notified" in result.output
     result = runner.invoke(args=["case", "advance", str(case.id), "notify", "--note", "faxed"])
     assert result.exit_code == 0 and "Parties notified" in result.output
+    result = runner.invoke(args=["case", "declarant", str(case.id), "objection", "--note", "letter"])
+    assert result.exit_code == 0 and "the declarant objects to destruction" in result.output
     result = runner.invoke(args=["check", "--brand", "A1pha", "--description", "shoes", "--quantity", "10",
                                  "--value", "20", "--currency", "EUR"])
     assert result.exit_code == 0 and "1. ALPHA: detain" in result.output, result.output
