@@ -574,6 +574,21 @@ def dashboard(session: Session, actor: User, profiles: Mapping[str, Profile], *,
 
 # -- the rights holder's answer ------------------------------------------------------------------
 
+def awaiting_answer(session: Session, actor: User, profiles: Mapping[str, Profile]
+                    ) -> list[tuple[DetentionCase, Deadline | None]]:
+    """The actor's cases waiting for the rights holder's answer, with the answer's deadline,
+    soonest first: what a holder must act on."""
+    waiting = []
+    for case in list_cases(session, actor):
+        if case.state not in _RESPONSE:
+            continue
+        profile = profiles.get(case.jurisdiction)
+        due = next((d for d in case_deadlines(case, profile) if d.rule.key == "holder_response"), None) \
+            if profile else None
+        waiting.append((case, due))
+    return sorted(waiting, key=lambda item: (item[1].due if item[1] and item[1].due else date.max, item[0].id))
+
+
 ANSWERS = ("infringement", "genuine", "extension")
 
 

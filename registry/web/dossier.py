@@ -11,6 +11,7 @@ from registry.forms.dossier import (ConfirmForm, ContactForm, ImageForm, ImportF
                                     OrganisationForm, ProductForm, RightForm, SupplierForm)
 from registry.models import ContactPerson, Product, Right, Role, Supplier
 from registry.services import importing, organisations
+from registry.services.cases import awaiting_answer
 from registry.services import products as product_service
 from registry.services import rights as right_service
 from registry.services import suppliers as supplier_service
@@ -20,6 +21,7 @@ from registry.services.registry_search import search_products, supplier_count
 from registry.services.reminders import protection_reminders
 from registry.services.tenancy import get_visible
 from registry.web.common import actor, blobs, commit, form_values, roles_required, image_bytes, upload_policy
+from registry.web.cases import profiles
 
 bp = Blueprint("dossier", __name__, url_prefix="/dossier")
 holder_only = roles_required(Role.HOLDER)
@@ -57,7 +59,7 @@ def overview():
         db.session, user, within_working_days=current_app.config["PROTECTION_REMINDER_WORKING_DAYS"])
     return render_template("dossier/overview.html", organisation=user.organisation,
                            products=items, scores=scores, reminders=reminders,
-                           supplier_count=count)
+                           supplier_count=count, awaiting=awaiting_answer(db.session, user, profiles()))
 
 
 # -- organisation profile and contacts ---------------------------------------------------

@@ -5,6 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from registry.models import Check, DetentionCase
+from registry.services import cases
+from registry.services.profiles import load_profiles
 from tests.registry.test_checks import LOOKALIKE
 
 
@@ -222,3 +224,18 @@ def test_each_role_lands_on_its_work_and_deadlines_read_as_spoken(signed_in, wor
         assert signed_in(user).get("/").headers["Location"].endswith(path), user.email
     assert [days_away(n) for n in (0, 1, 2, -1, -3, None)] == \
         ["today", "tomorrow", "in 2 days", "yesterday", "3 days ago", ""]
+
+
+def test_a_holder_sees_on_the_overview_each_detention_waiting_for_their_answer(signed_in, session, world):
+    officer = signed_in(world.officer)
+    case, _ = detain_from_a_check(officer, session)
+    holder = signed_in(world.a.holder)
+    assert "waiting for your answer" not in holder.get("/dossier").get_data(as_text=True)  # not notified yet
+    for action in ("notify", "await_response"):
+        advance(officer, case, action)
+        session.refresh(case)
+    overview = holder.get("/dossier").get_data(as_text=True)
+    due = next(d for d in cases.case_deadlines(case, load_profiles()["EU"]) if d.rule.key == "holder_response").due
+    assert "Detentions waiting for your answer" in overview and f"Case #{case.id}" in overview
+    assert f"answer by <strong>{due:%A %d %B %Y}</strong>" in overview
+    assert "waiting for your answer" not in signed_in(world.b.holder).get("/dossier").get_data(as_text=True)
