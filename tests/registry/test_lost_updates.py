@@ -69,9 +69,18 @@ def open_case(session, world, officer) -> int:
 class Edit:
     """One change a writer sends from the page they have open."""
 
-    kind: str  # "advance", "note", "sample", "return" or "answer"
+    kind: str  # "advance", "note", "sample", "return", "answer" or "declarant"
     what: str | int  # the step, the note, the new sample's reference, the sample returned, the answer
-    text: str = ""  # the returned sample's reference, or the holder's reasons
+    text: str = ""  # the step's note, the returned sample's reference, the reasons, how it was received
+
+
+def step(name: str, tag: str) -> Edit:
+    """A step of the state machine, with the note the steps that need one are recorded with."""
+    return Edit("advance", name, f"why {tag}" if cases.TRANSITIONS[name].note_prompt else "")
+
+
+def declarant_may_answer(case: DetentionCase) -> bool:
+    return case.state in cases.CONSENT_STATES and not case.declarant_consent
 
 
 def offered(case: DetentionCase, user: User, tag: str) -> list[Edit]:
@@ -83,7 +92,8 @@ def offered(case: DetentionCase, user: User, tag: str) -> list[Edit]:
         return [Edit("answer", answer, f"reasons {tag}") for answer in answers]
     if case.state == "closed":
         return []
-    return ([Edit("advance", name) for name, _ in cases.available_transitions(case, user)]
+    return ([step(name, tag) for name, _ in cases.available_transitions(case, user, PROFILES[case.jurisdiction])]
+            + [Edit("declarant", "consent", f"form {tag}")] * declarant_may_answer(case)
             + [Edit("note", f"note {tag}"), Edit("sample", f"S-{tag}")]
             + [Edit("return", s.id, s.reference) for s in case.samples if s.returned_on is None])
 
@@ -91,7 +101,10 @@ def offered(case: DetentionCase, user: User, tag: str) -> list[Edit]:
 def send(session: Session, user: User, case_id: int, edit: Edit, version: int) -> None:
     """Send ``edit`` with the version of the case the writer's page showed."""
     if edit.kind == "advance":
-        cases.advance(session, user, case_id, edit.what, expected_version=version, profiles=PROFILES)
+        cases.advance(session, user, case_id, edit.what, expected_version=version, profiles=PROFILES, note=edit.text)
+    elif edit.kind == "declarant":
+        cases.record_declarant_answer(session, user, case_id, edit.what, note=edit.text, expected_version=version,
+                                      profiles=PROFILES)
     elif edit.kind == "note":
         cases.add_note(session, user, case_id, edit.what, expected_version=version)
     elif edit.kind == "sample":
@@ -119,8 +132,11 @@ class Expected:
         self.version += 1  # every change, notes and samples too
         if edit.kind == "advance":
             self.state = cases.TRANSITIONS[edit.what].target
-            self.timeline.append((edit.what, self.state, ""))
+            self.timeline.append((edit.what, self.state, edit.text))
             self.audit.append(f"case.{edit.what}")
+        elif edit.kind == "declarant":
+            self.timeline.append((f"declarant_{edit.what}", self.state, edit.text))
+            self.audit.append(f"case.declarant_{edit.what}")
         elif edit.kind == "note":
             self.timeline.append(("note", self.state, edit.what))
             self.audit.append("case.note")
@@ -275,9 +291,11 @@ def plan_round(case: DetentionCase, officers: list[User], holder: User, round_no
         return f"r{round_no}w{n}"
 
     kinds: list[Callable[[int], tuple[int, Edit]]] = []
-    steps = cases.available_transitions(case, officers[0])
+    steps = cases.available_transitions(case, officers[0], PROFILES[case.jurisdiction])
     if steps:
-        kinds.append(lambda n: (officers[n].id, Edit("advance", steps[0][0])))
+        kinds.append(lambda n: (officers[n].id, step(steps[0][0], tag(n))))
+    if declarant_may_answer(case):
+        kinds.append(lambda n: (officers[n].id, Edit("declarant", "consent", f"form {tag(n)}")))
     if case.state in ANSWERING:
         kinds.append(lambda n: (holder.id, Edit("answer", "infringement", f"reasons {tag(n)}")))
     if case.state != "closed":
@@ -335,7 +353,10 @@ def test_writers_at_the_same_moment(app, world, officers, writer_count):
         assert [o for o in outcomes if o[0] == "error"] == []
         winners = [n for n, (status, _, _) in enumerate(outcomes) if status == "won"]
         assert len(winners) == 1, (plan, outcomes)
-        assert all("changed" in message for status, message, _ in outcomes if status == "told"), outcomes
+        # A loser is told the case changed, or, returning a sample the winner just returned, that
+        # it was returned already (read before the claim, the sample row says so first).
+        assert all("changed" in message or (plan[n][1].kind == "return" and "already returned" in message)
+                   for n, (status, message, _) in enumerate(outcomes) if status == "told"), outcomes
         expected.acknowledge(plan[winners[0]][1])
         # The winner's change is stored and no loser's: the timeline, samples, answers and the
         # audit trail hold exactly the winners' changes, round after round.
