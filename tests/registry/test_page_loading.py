@@ -162,9 +162,12 @@ def _plain_check_page(app, user_id: int, check_id: int) -> str:
                                            .order_by(Product.name)) if right_ids else ()):
             products.setdefault(product.right_id, []).append(product)
         found = db.session.scalar(select(DetentionCase).where(DetentionCase.check_id == check.id))
+        from registry.web.checks import SIGNAL_GROUPS, SIGNAL_NAMES
+
         html = render_template("checks/show.html", check=check, references=references, products=products,
                                verdict_form=VerdictForm(), decision_form=DecisionForm(),
-                               case_id=found.id if found else None)
+                               case_id=found.id if found else None, signal_groups=SIGNAL_GROUPS,
+                               signal_names=SIGNAL_NAMES)
         db.session.rollback()
         return html
 
