@@ -16,9 +16,9 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
-from registry.services.calendar import local_today
 from registry.extensions import db
 from registry.models import Organisation, OrganisationStatus, Role, User
+from registry.services.calendar import local_today
 from registry.services import audit, organisations, users
 from registry.services.errors import DomainError
 
@@ -221,6 +221,17 @@ def case_list() -> None:
         click.echo(f"#{row.case.id:<5} {row.case.jurisdiction:3} {cases.STATES[row.case.state]:40} {flag}{due}")
 
 
+def _committed(change):
+    """Make a change to a case and commit it, or stop with the reason it was refused."""
+    try:
+        done = change()
+    except DomainError as exc:
+        db.session.rollback()
+        _fail(str(exc))
+    db.session.commit()
+    return done
+
+
 @case_cli.command("advance")
 @click.argument("case_id", type=int)
 @click.argument("action")
@@ -230,12 +241,7 @@ def case_advance(case_id: int, action: str, officer: str | None, note: str) -> N
     """Move a case on, e.g. `case advance 12 notify`."""
     from registry.services import cases
 
-    try:
-        case = cases.advance(db.session, _officer(officer), case_id, action, note=note)
-    except DomainError as exc:
-        db.session.rollback()
-        _fail(str(exc))
-    db.session.commit()
+    case = _committed(lambda: cases.advance(db.session, _officer(officer), case_id, action, note=note))
     click.echo(f"Case #{case.id} is now: {cases.STATES[case.state]}.")
 
 
@@ -248,12 +254,8 @@ def case_declarant(case_id: int, answer: str, officer: str | None, note: str) ->
     """Record the declarant's consent to destruction, or objection, e.g. `case declarant 12 consent`."""
     from registry.services import cases
 
-    try:
-        case = cases.record_declarant_answer(db.session, _officer(officer), case_id, answer, note=note)
-    except DomainError as exc:
-        db.session.rollback()
-        _fail(str(exc))
-    db.session.commit()
+    case = _committed(lambda: cases.record_declarant_answer(db.session, _officer(officer), case_id, answer,
+                                                            note=note))
     said = "consents to destruction" if answer == "consent" else "objects to destruction"
     click.echo(f"Case #{case.id}: recorded that the declarant {said}.")
 

@@ -15,9 +15,9 @@ from PIL import Image, ImageDraw, ImageFont
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from registry.services.calendar import local_today
 from registry.models import Organisation, OrganisationStatus, Role
 from registry.services import organisations, products, rights, suppliers, users
+from registry.services.calendar import local_today
 from registry.services.products import UploadPolicy
 from registry.storage import BlobStore
 

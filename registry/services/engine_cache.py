@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from matchers import Engine
-from registry.services.calendar import local_today
 from registry.models.dossier import current_generation
+from registry.services.calendar import local_today
 from registry.services.snapshot import registry_references
 from registry.storage import BlobStore
 

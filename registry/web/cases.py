@@ -6,7 +6,6 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
-from registry.services.calendar import local_today
 from registry.extensions import db
 from registry.forms import apply_service_errors
 from registry.forms.cases import DetainForm, TransitionForm
@@ -20,6 +19,7 @@ from registry.models import (CaseEvent, CheckPhoto, DetentionCase, EvidenceExpor
                              Sample)
 from registry.services import cases as case_service
 from registry.services import checks as check_service
+from registry.services.calendar import local_today
 from registry.services import evidence
 from registry.services import notifications
 from registry.mail import mailer_from_config

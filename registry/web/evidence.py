@@ -7,9 +7,9 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
-from registry.services.calendar import local_today
 from registry.extensions import db
 from registry.services import evidence
+from registry.services.calendar import local_today
 from registry.services.errors import ValidationError
 from registry.services.validation import parse_date
 from registry.web.cases import profiles

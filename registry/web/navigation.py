@@ -7,8 +7,8 @@ from __future__ import annotations
 from flask import current_app, request, url_for
 from flask_login import current_user
 
-from registry.services.calendar import local_today
 from registry.models import Role
+from registry.services.calendar import local_today
 from registry.web.fragments import KeptMacro
 
 _EXTENSION = "registry.navigation"
