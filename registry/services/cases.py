@@ -345,6 +345,13 @@ def extension_refusal(case: DetentionCase, profile: Profile | None, today: date)
     return None
 
 
+def declarant_answer_awaited(case: DetentionCase, profile: Profile | None) -> bool:
+    """Whether the declarant's consent or objection can be recorded now (see
+    ``record_declarant_answer``, which says why when it cannot)."""
+    return profile is not None and consent_applies(case, profile) and case.state in CONSENT_STATES \
+        and not case.declarant_consent
+
+
 def consent_applies(case: DetentionCase, profile: Profile) -> bool:
     """Whether destruction of these goods turns on the declarant's consent (given or deemed)."""
     return any(rule.deemed_consent and (not rule.procedures or case.procedure in rule.procedures)
@@ -574,6 +581,13 @@ def dashboard(session: Session, actor: User, profiles: Mapping[str, Profile], *,
 
 # -- the rights holder's answer ------------------------------------------------------------------
 
+def holder_period(case: DetentionCase, profile: Profile | None) -> Deadline | None:
+    """The rights holder's period to answer (the profile's ``holder_response`` deadline), if any."""
+    if profile is None:
+        return None
+    return next((d for d in case_deadlines(case, profile) if d.rule.key == "holder_response"), None)
+
+
 def awaiting_answer(session: Session, actor: User, profiles: Mapping[str, Profile]
                     ) -> list[tuple[DetentionCase, Deadline | None]]:
     """The actor's cases waiting for the rights holder's answer, with the answer's deadline,
@@ -582,10 +596,7 @@ def awaiting_answer(session: Session, actor: User, profiles: Mapping[str, Profil
     for case in list_cases(session, actor):
         if case.state not in _RESPONSE:
             continue
-        profile = profiles.get(case.jurisdiction)
-        due = next((d for d in case_deadlines(case, profile) if d.rule.key == "holder_response"), None) \
-            if profile else None
-        waiting.append((case, due))
+        waiting.append((case, holder_period(case, profiles.get(case.jurisdiction))))
     return sorted(waiting, key=lambda item: (item[1].due if item[1] and item[1].due else date.max, item[0].id))
 
 
@@ -607,8 +618,8 @@ def respond(session: Session, actor: User, case_id: int, raw: Mapping[str, Any],
     if case.state not in _RESPONSE:
         raise Conflict(f"the case is '{STATES[case.state].lower()}': it is not waiting for your answer")
     profile = _profile(case, profiles)
-    due = next((d.due for d in case_deadlines(case, profile) if d.rule.key in ("holder_response",)), None) \
-        if profile else None
+    period = holder_period(case, profile)
+    due = period.due if period else None
     if due is not None and today > due:
         raise Conflict(f"the deadline for your answer passed on {due:%d %B %Y}; contact {case.office} directly")
     answer = str(raw.get("answer") or "")

@@ -103,9 +103,8 @@ def case_page(case_id: int, *, status: int = 200, draft: dict | None = None):
                            deadlines=case_service.case_deadlines(case, profile) if profile else [],
                            next_deadline=case_service.next_deadline(case, profile, today) if profile else None,
                            transitions=case_service.available_transitions(case, user, profile, today=today),
-                           declarant_answer=user.role == Role.OFFICER and profile is not None
-                           and case_service.consent_applies(case, profile)
-                           and case.state in case_service.CONSENT_STATES and not case.declarant_consent,
+                           declarant_answer=user.role == Role.OFFICER
+                           and case_service.declarant_answer_awaited(case, profile),
                            states=case_service.STATES, form=TransitionForm(),
                            exports=(evidence.exports_of(db.session, user, case.id) if has_exports else [])
                            if user.role in evidence.EXPORT_ROLES else None, draft=draft or {}), status
