@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import mimetypes
 from datetime import datetime, timezone
-from decimal import Decimal, InvalidOperation
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from registry.services.notifications import plain_number
 
 PACKAGE_BASE = "file:///package/"
 _TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
@@ -37,17 +38,8 @@ def _when(value: str | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def _number(value: str | None) -> str:
-    if value in (None, ""):
-        return ""
-    try:
-        return format(Decimal(value).normalize(), "f")
-    except (InvalidOperation, ValueError):
-        return str(value)
-
-
 _environment.filters["when"] = _when
-_environment.filters["number"] = _number
+_environment.filters["number"] = plain_number
 
 
 class RefusedResource(ValueError):

@@ -8,7 +8,7 @@ by the periodic job for any notice still pending.
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from email.message import EmailMessage
 from email.utils import make_msgid
 
@@ -26,12 +26,16 @@ FIELD_LABELS = {"declarant": "Declarant", "consignor": "Consignor or exporter", 
 
 def plain_number(value) -> str:
     """A declared number as people read it: a quantity stored as 200.000 is "200" (read in much
-    of Europe as two hundred thousand), 12.500 is "12.5"."""
-    if isinstance(value, Decimal) and value.is_finite():
-        return format(value.normalize(), "f")
+    of Europe as two hundred thousand), 12.500 is "12.5"; text that is no number stays as it is."""
+    if value is None or value == "":
+        return ""
     if isinstance(value, float):
         return f"{value:g}"
-    return str(value)
+    try:
+        number = value if isinstance(value, Decimal) else Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return str(value)
+    return format(number.normalize(), "f") if number.is_finite() else str(value)
 
 
 def record_notices(session: Session, actor: User | None, case: DetentionCase, profile: Profile,
