@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import os
 import secrets
+import time
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.pool import Pool
 
 # Environment variables read, with the config key each one sets.
 _ENVIRONMENT = {
@@ -48,8 +51,11 @@ _INTEGER_KEYS = {"BULK_CHUNK_LINES", "BULK_LEASE_SECONDS"}
 
 #: Seconds a new PostgreSQL connection may take. With the database down or unreachable, a request
 #: fails within this (answered 503) instead of holding a worker until the OS gives up on the
-#: connection; ``pool_pre_ping`` below makes the first request after a restart reconnect.
+#: connection; ``_ping_if_idle`` below makes the first request after a restart reconnect.
 POSTGRES_CONNECT_TIMEOUT = 5
+
+#: Seconds a pooled connection may lie unused before it is pinged on its next checkout.
+POOL_PING_AFTER_IDLE_SECONDS = 2.0
 
 
 @event.listens_for(Engine, "do_connect")
@@ -61,12 +67,48 @@ def _postgres_connect_timeout(dialect, _record, _args, params) -> None:
         params.setdefault("connect_timeout", POSTGRES_CONNECT_TIMEOUT)
 
 
+@event.listens_for(Pool, "checkin")
+def _note_checkin(_dbapi_connection, record) -> None:
+    record.info["checked_in_at"] = time.monotonic()
+
+
+@event.listens_for(Pool, "checkout")
+def _ping_if_idle(dbapi_connection, record, _proxy) -> None:
+    """A connection that lay unused for a while is pinged before a request gets it: the
+    database may have been restarted, failed over, or closed it meanwhile, and the pool then
+    opens a fresh one (DisconnectionError) instead of the request failing. SQLAlchemy's
+    ``pool_pre_ping`` pings on every checkout, a round trip costing about a tenth of a cheap API
+    request; a connection handed back moments ago is used unpinged. Should the database go away
+    under steady load, the request that meets the closed connection is answered 503 (nothing
+    was saved), and that error makes the pool drop every connection opened before it."""
+    last = record.info.get("checked_in_at")
+    if last is None or time.monotonic() - last < POOL_PING_AFTER_IDLE_SECONDS:
+        return
+    # As SQLAlchemy's own ping: in autocommit, so that the ping opens no transaction (psycopg
+    # would otherwise begin one and the request's statements would run inside it).
+    autocommit = getattr(dbapi_connection, "autocommit", None)
+    try:
+        if autocommit is False:
+            dbapi_connection.autocommit = True
+        try:
+            cursor = dbapi_connection.cursor()
+            try:
+                cursor.execute("SELECT 1")
+            finally:
+                cursor.close()
+        finally:
+            if autocommit is False:
+                dbapi_connection.autocommit = False
+    except Exception as exc:  # noqa: BLE001 - any failure of the ping means: not this connection
+        raise DisconnectionError(f"pooled connection failed its ping: {exc}") from exc
+
+
 def defaults(instance_path: str) -> dict[str, Any]:
     """The embedded defaults: everything local, under the instance folder."""
     instance = Path(instance_path)
     return {
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{instance / 'registry.sqlite3'}",
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SQLALCHEMY_ENGINE_OPTIONS": {},  # see _ping_if_idle
         # The customs offices' time zone: their "today" starts and ends the legal clocks.
         "TIMEZONE": "UTC",
         "BLOB_DIR": str(instance / "blobs"),

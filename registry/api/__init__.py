@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 from functools import wraps
 from typing import Any, Callable
 
@@ -24,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from registry.api.parsing import READS_QUERY
+from registry.api.ratelimit import TokenRateLimit
 from registry.extensions import csrf, db, limiter
 from registry.models import IdempotentReply
 from registry.services import api_tokens, tenancy
@@ -44,6 +44,11 @@ def error_response(status: int, message: str, details: dict[str, Any] | None = N
 
 def is_api_request() -> bool:
     return request.path == PREFIX or request.path.startswith(PREFIX + "/")
+
+
+# The API's requests are counted per token by _count_request: Flask-Limiter (which guards the
+# sign-in page) leaves them at once instead of resolving its limits for each of them.
+limiter.request_filter(is_api_request)
 
 
 class RegistryApi(Api):
@@ -249,7 +254,7 @@ def configure_blueprint(blueprint) -> None:
     """Once per API blueprint, at import: token authentication, no CSRF (no cookies are read),
     a rate limit per token, and errors in the API's shape."""
     csrf.exempt(blueprint)
-    limiter.limit(lambda: current_app.config["API_RATE_LIMIT"], key_func=token_key)(blueprint)
+    blueprint.before_request(_count_request)
     blueprint.before_request(authenticate)
     blueprint.before_request(_no_stray_query)
     for error, status in ((NotFound, 404), (Forbidden, 403), (Conflict, 409)):
@@ -258,7 +263,6 @@ def configure_blueprint(blueprint) -> None:
         422, "the request breaks a rule of the registry", {k or "request": v for k, v in exc.errors.items()}))
     blueprint.register_error_handler(_Unauthorised, lambda exc: error_response(401, str(exc)))
     blueprint.register_error_handler(_TooLarge, lambda exc: error_response(413, str(exc)))
-    blueprint.register_error_handler(429, _rate_limited)
 
 
 def _no_stray_query():
@@ -276,18 +280,15 @@ def _no_stray_query():
                           {name: ["Unknown field."] for name in request.args})
 
 
-def _rate_limited(_error):
-    """429 with Retry-After: the seconds until the token's window frees a request. Only a
-    refused request asks the limiter's store for its window (rate-limit headers on every reply
-    would cost a round trip each)."""
+def _count_request():
+    """The token's rate limit (``API_RATE_LIMIT``; a call without a token counts against its
+    address), before anything else is read: a refused request says when to retry."""
+    if not current_app.config.get("RATELIMIT_ENABLED", True):
+        return None
+    retry_after = current_app.extensions["api_rate_limit"].hit(current_app.config["API_RATE_LIMIT"], token_key())
+    if retry_after is None:
+        return None
     response = error_response(429, "too many requests for this token; slow down")
-    limit = limiter.current_limit
-    retry_after = 60
-    if limit is not None:
-        try:
-            retry_after = max(1, int(limit.reset_at - time.time()))
-        except Exception:  # noqa: BLE001 - the store is down: the limit's whole window is a safe answer
-            retry_after = int(limit.limit.get_expiry())
     response.headers["Retry-After"] = str(retry_after)
     return response
 
@@ -303,6 +304,7 @@ def init_api(app: Flask) -> None:
         "components": {"securitySchemes": {"token": {"type": "http", "scheme": "bearer"}}},
         "security": [{"token": []}],
     })
+    app.extensions["api_rate_limit"] = TokenRateLimit(app.config["RATELIMIT_STORAGE_URI"])
     api = RegistryApi(app)
     from registry.api.schemas import DecimalText, Upload
 

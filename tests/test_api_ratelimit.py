@@ -1,0 +1,49 @@
+"""The API's rate limit per token: one window shared by every process through Redis, and a limit
+per process (not none) while the store is unreachable."""
+
+from __future__ import annotations
+
+import secrets
+
+from registry.api import ratelimit
+from registry.api.ratelimit import TokenRateLimit
+
+
+def test_processes_share_one_window_in_redis(redis_url):
+    key = f"token:{secrets.token_hex(8)}"
+    worker_a, worker_b = TokenRateLimit(redis_url), TokenRateLimit(redis_url)  # two app processes
+    assert worker_a.hit("3 per minute", key) is None
+    assert worker_b.hit("3 per minute", key) is None
+    assert worker_a.hit("3 per minute", key) is None
+    retry_after = worker_b.hit("3 per minute", key)  # the fourth, whichever process gets it
+    assert retry_after is not None and 1 <= retry_after <= 60
+    assert worker_a.hit("3 per minute", f"token:{secrets.token_hex(8)}") is None  # another token
+
+
+def test_every_limit_of_the_text_holds():
+    limit = TokenRateLimit("memory://")
+    key = "token:several"
+    replies = [limit.hit("5 per minute;2 per second", key) for _ in range(3)]
+    assert replies[:2] == [None, None]
+    assert replies[2] is not None  # the per-second limit bites first
+
+
+def test_unreachable_store_limits_per_process_and_is_tried_again(monkeypatch):
+    limit = TokenRateLimit("redis://127.0.0.1:1/0")  # nothing listens there
+    key = "token:store-down"
+    replies = [limit.hit("2 per minute", key) for _ in range(3)]
+    assert replies[:2] == [None, None]
+    assert replies[2] is not None  # still limited, in this process's memory
+    # After the retry delay the store is asked again (and found still down: counted locally).
+    clock = [0.0]
+    monkeypatch.setattr(ratelimit.time, "monotonic", lambda: clock[0])
+    limit._shared_down_until = 10.0
+    calls = []
+    real = limit._shared.hit
+    monkeypatch.setattr(limit._shared, "hit", lambda *a, **k: calls.append(a) or real(*a, **k))
+    clock[0] = 5.0
+    limit.hit("100 per minute", "token:other")
+    assert calls == []  # within the delay: not asked
+    clock[0] = 11.0
+    assert limit.hit("100 per minute", "token:other") is None
+    assert len(calls) == 1
