@@ -7,6 +7,7 @@
   once is an error, not its first value taken silently (``page=1&page=2``).
 * A body is read only as a content type its operation accepts: any other (``text/plain``, a
   form, none at all) is a 415 naming the accepted types, not a body silently ignored.
+* A JSON object that names a key twice is a 422 naming it, not the last value taken silently.
 * A body that JSON cannot turn into values (a number of more digits than Python converts,
   nesting deeper than the decoder's recursion limit) is a 400, as any other invalid JSON.
 * ``location="body"``: JSON, or multipart/form-data whose fields and files are validated by the
@@ -42,6 +43,24 @@ def unsupported_media_type(request, accepted: tuple[str, ...]) -> UnsupportedMed
     return error
 
 
+def _utf8(data: bytes) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:  # as webargs reports it: an invalid JSON body
+        raise json.JSONDecodeError(f"Bytes decoding error : {exc.reason}", doc=str(exc.object), pos=exc.start) from exc
+
+
+def _object_of_unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object, refused when it names a key twice: which of the two values a program
+    reads differs from one JSON library to the next, so the request is ambiguous."""
+    found = dict(pairs)
+    if len(found) != len(pairs):
+        seen: set[str] = set()
+        repeated = {key for key, _ in pairs if key in seen or seen.add(key)}
+        raise ma.ValidationError({key: ["Given more than once; it takes one value."] for key in sorted(repeated)})
+    return found
+
+
 class ApiParser(FlaskParser):
     __location_map__ = {**FlaskParser.__location_map__,
                         "body": "load_json_or_multipart", "multipart": "load_multipart"}
@@ -73,7 +92,7 @@ class ApiParser(FlaskParser):
 
     def _raw_load_json(self, req) -> Any:
         try:
-            return core.parse_json(req.get_data(cache=True))
+            return json.loads(_utf8(req.get_data(cache=True)), object_pairs_hook=_object_of_unique_keys)
         except json.JSONDecodeError:
             raise  # webargs' own answer: an empty body is no body, anything else a 400
         except ValueError as exc:  # a number past the int-string conversion limit

@@ -34,6 +34,10 @@ _TEXT_FIELDS = {"declarant": 300, "consignor": 300, "consignee": 300, "manufactu
                 "document_number": 100, "declared_brand": 200, "quantity_unit": 20, "description": 20_000}
 
 
+#: Above any real consignment's quantity, weight or value (and what the columns hold).
+_LARGEST = Decimal("1e11")
+
+
 def _quantity(value: Any, field: str) -> Decimal | None:
     if value in (None, ""):
         return None
@@ -41,8 +45,12 @@ def _quantity(value: Any, field: str) -> Decimal | None:
         number = Decimal(str(value).strip().replace(",", ""))
     except InvalidOperation:
         raise ValidationError({field: f"'{value}' is not a number"}) from None
-    if not number.is_finite() or number < 0 or number >= Decimal("1e11"):
+    if not number.is_finite():
+        raise ValidationError({field: f"'{value}' is not a number"})
+    if number < 0:
         raise ValidationError({field: "enter a number of zero or more"})
+    if number >= _LARGEST:
+        raise ValidationError({field: "enter a number below 100,000,000,000"})
     return number
 
 

@@ -538,6 +538,21 @@ def test_a_body_of_a_content_type_not_accepted_is_refused(api, world, token_for,
     assert api("post", "/api/v1/screenings", headers, json={"declared_brand": "A1pha"}).status_code == 201
 
 
+def test_json_object_naming_a_key_twice_is_refused(api, world, token_for, session):
+    """Which of two values for one key a program reads differs between JSON libraries: the API
+    refuses the body, naming the key, instead of screening the last value it happened to keep."""
+    officer = token_for(world.officer)
+    before = session.scalar(select(func.count(Check.id)))
+    body = b'{"declared_brand": "A1pha", "description": "shoes", "declared_brand": "Unrelated"}'
+    error = assert_error(api("post", "/api/v1/screenings", officer, data=body, content_type="application/json"),
+                         422, "validation_failed")
+    assert error["details"] == {"declared_brand": ["Given more than once; it takes one value."]}
+    assert session.scalar(select(func.count(Check.id))) == before
+    ok = api("post", "/api/v1/screenings", officer, data=b'{"declared_brand": "A1pha", "description": "shoes"}',
+             content_type="application/json")
+    assert ok.status_code == 201
+
+
 def test_unknown_and_repeated_parameters_and_fields_are_refused(api, world, token_for, session):
     """The README's promise: an unknown query parameter, form field or file is a 422 naming it
     (webargs ignores them by default), and so is a single-valued parameter given twice."""

@@ -157,6 +157,8 @@ def test_every_kind_of_registry_write_moves_the_generation_and_nothing_else_does
 @pytest.mark.parametrize("data, message", [
     ({**LOOKALIKE, "origin_country": "Atlantis"}, "not an ISO 3166 country"),
     ({**LOOKALIKE, "quantity": "-3"}, "zero or more"),
+    ({**LOOKALIKE, "declared_value": "1e15"}, "below 100,000,000,000"),
+    ({**LOOKALIKE, "gross_weight_kg": "Infinity"}, "&#39;Infinity&#39; is not a number"),
     ({**LOOKALIKE, "currency": ""}, "currency of the declared value"),
     ({"consignee": "Someone"}, "describe the goods"),
 ])
