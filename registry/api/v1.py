@@ -122,7 +122,7 @@ class BulkJobs(MethodView):
 
 
 def _job_out(job):
-    return {**bulk.progress(job), "filename": job.filename, "rejects": job.rejects[:100]}
+    return {**bulk.progress(job), "filename": job.filename, "rejects": [reject[:2] for reject in job.rejects[:100]]}
 
 
 @bulk_jobs.route("/bulk-jobs/<int:job_id>")

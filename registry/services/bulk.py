@@ -36,6 +36,7 @@ from registry.models.base import as_utc
 from registry.services import audit, manifests
 from registry.services.auth import require_role
 from registry.services.errors import Conflict, NotFound, ValidationError
+from registry.services.notifications import plain_number
 from registry.services.snapshot import registry_references, right_id_of
 from registry.storage import BlobStore, BlobTooLarge
 
@@ -214,7 +215,7 @@ def prepare_job(session: Session, blobs: BlobStore, engine_dir: str | os.PathLik
         session.commit()
         return job
     job.lines_read, job.lines_usable, job.lines_rejected = report.lines, report.usable, report.error_count
-    job.rejects = [[line, reason] for line, reason in report.errors]
+    job.rejects = report.rejects()
     job.columns = dict(report.columns)
     job.format = report.format
     job.chunks_total = position
@@ -273,7 +274,7 @@ def screen_line(engine: Engine, line: dict[str, Any]) -> dict[str, Any] | None:
     if best.recommendation not in HIT_RECOMMENDATIONS:
         return None
     strongest = sorted((s for s in best.signals if s.available and s.score > 0), key=lambda s: -s.score)
-    return {"line_no": line["line_no"], "line_ref": line["ref"], "brand_id": best.brand_id,
+    return {"line_no": line["line_no"], "line_ref": line.get("ref", ""), "brand_id": best.brand_id,
             "right_id": right_id_of(best.brand_id), "score": round(float(best.score), 4),
             "recommendation": best.recommendation, "reasons": [s.reason for s in strongest[:4]],
             "line": {k: v for k, v in line.items() if k not in ("line_no",)}}
@@ -403,6 +404,42 @@ def drain(session: Session, blobs: BlobStore, job_id: int, *, me: str | None = N
         if process_chunk(session, blobs, job, chunk, me, lease=lease, on_line=on_line):
             done += 1
             _finish_if_complete(session, job_id)
+
+
+# -- opening a check from a hit ----------------------------------------------------------------
+
+#: Manifest fields that a check's declaration takes as they are, under the same names.
+_CHECK_TEXT_FIELDS = ("declared_brand", "consignor", "consignee", "manufacturer", "origin_country", "hs_code",
+                      "currency")
+
+
+def check_prefill(session: Session, actor: User, hit_id: int) -> dict[str, str]:
+    """What a check opened from a bulk hit starts with, by the check form's field names: the
+    manifest line as it was read, for the officer to complete (photos, parties) and correct.
+
+    The manifest's transport document (air waybill, bill of lading...), when it has that
+    column, is the check's transport document. The line's own id is not one: it goes, with the
+    line number and the bulk screening, at the head of the goods description (a check has no
+    field of its own for where it came from), so that the check can be traced back to the line
+    in the officer's systems.
+    """
+    require_role(actor, Role.OFFICER)
+    hit = session.get(BulkHit, hit_id)
+    if hit is None:
+        raise NotFound(f"bulk hit {hit_id}")
+    line = hit.line or {}
+    values = {name: str(line[name]) for name in _CHECK_TEXT_FIELDS if line.get(name)}
+    for name in ("declared_value", "quantity"):
+        if line.get(name) is not None:
+            values[name] = plain_number(line[name])
+    if line.get("gtins"):
+        values["gtins"] = ", ".join(line["gtins"])
+    if line.get("transport_document"):
+        values["document_number"] = str(line["transport_document"])[:100]
+    origin = f"Bulk screening #{hit.job_id}, manifest {manifests.line_label(hit.line_no, hit.line_ref)}"
+    description = str(line.get("description") or "")
+    values["description"] = f"{origin}: {description}" if description else f"{origin}."
+    return values
 
 
 # -- progress ---------------------------------------------------------------------------------

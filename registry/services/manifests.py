@@ -8,22 +8,29 @@ columns, mostly undecodable) is refused as a whole.
 
 Columns (first matching name wins, case and spacing ignored):
 
-=================  ===========================================================
-field              accepted column names
-=================  ===========================================================
-id                 id, line_id, item_id, parcel_id, reference, ref
-description        description, goods_description, item_description, goods
-declared_brand     declared_brand, brand, brand_name, trademark
-consignor          consignor, shipper, sender, exporter, seller
-consignee          consignee, receiver, recipient, importer, buyer
-manufacturer       manufacturer, producer, maker
-origin_country     origin_country, origin, country_of_origin, coo
-hs_code            hs_code, hs, hscode, tariff_code, commodity_code
-declared_value     declared_value, value, item_value, customs_value
-currency           currency, value_currency, ccy
-quantity           quantity, qty, pieces, units
-gtins              gtins, gtin, ean, barcode, upc
-=================  ===========================================================
+==================  ============================================================
+field               accepted column names
+==================  ============================================================
+id                  id, line_id, item_id, parcel_id, reference, ref
+transport_document  transport_document, document_number, awb, air_waybill, airway_bill, hawb,
+                    house_awb, mawb, bill_of_lading, b/l, bl, bl_number, awb_number, waybill, cmr,
+                    tracking_number
+description         description, goods_description, item_description, goods
+declared_brand      declared_brand, brand, brand_name, trademark
+consignor           consignor, shipper, sender, exporter, seller
+consignee           consignee, receiver, recipient, importer, buyer
+manufacturer        manufacturer, producer, maker
+origin_country      origin_country, origin, country_of_origin, coo
+hs_code             hs_code, hs, hscode, tariff_code, commodity_code
+declared_value      declared_value, value, item_value, customs_value
+currency            currency, value_currency, ccy
+quantity            quantity, qty, pieces, units
+gtins               gtins, gtin, ean, barcode, upc
+==================  ============================================================
+
+A line's ``ref`` is the manifest's own id for it, and only that: a line without an id has an
+empty ``ref`` and is named by its line number (``line_label``), so nothing made up for one line
+can ever be taken for the id another line carries.
 """
 
 from __future__ import annotations
@@ -46,6 +53,9 @@ from registry.services.validation import parse_country, parse_currency
 
 FIELDS: dict[str, tuple[str, ...]] = {
     "id": ("id", "line_id", "item_id", "parcel_id", "reference", "ref"),
+    "transport_document": ("transport_document", "document_number", "awb", "air_waybill", "airway_bill", "hawb",
+                           "house_awb", "mawb", "bill_of_lading", "b/l", "bl", "bl_number", "awb_number", "waybill",
+                           "cmr", "tracking_number"),
     "description": ("description", "goods_description", "item_description", "goods"),
     "declared_brand": ("declared_brand", "brand", "brand_name", "trademark"),
     "consignor": ("consignor", "shipper", "sender", "exporter", "seller"),
@@ -57,6 +67,22 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "currency": ("currency", "value_currency", "ccy"),
     "quantity": ("quantity", "qty", "pieces", "units"),
     "gtins": ("gtins", "gtin", "ean", "barcode", "upc"),
+}
+#: What each field is, in the words of a customs declaration.
+FIELD_LABELS: dict[str, str] = {
+    "id": "Line id",
+    "transport_document": "Transport document",
+    "description": "Goods description",
+    "declared_brand": "Declared brand",
+    "consignor": "Consignor",
+    "consignee": "Consignee",
+    "manufacturer": "Manufacturer",
+    "origin_country": "Country of origin",
+    "hs_code": "HS code",
+    "declared_value": "Declared value",
+    "currency": "Currency",
+    "quantity": "Quantity",
+    "gtins": "GTINs (barcode numbers)",
 }
 _ALIASES = {alias: name for name, aliases in FIELDS.items() for alias in aliases}
 MAX_COLUMNS = 200
@@ -75,10 +101,18 @@ class ManifestRefused(ValueError):
     """The file as a whole cannot be read as a manifest."""
 
 
+def line_label(line_no: int, ref: str = "") -> str:
+    """How a manifest line is named to officers: its line number in the file, and the
+    manifest's own id for it when it has one."""
+    return f"line {line_no} (id {ref})" if ref else f"line {line_no}"
+
+
 @dataclass
 class ManifestLine:
     line_no: int
-    ref: str
+    #: The manifest's id for the line; empty when it has none (never made up from line_no).
+    ref: str = ""
+    transport_document: str = ""
     description: str = ""
     declared_brand: str = ""
     consignor: str = ""
@@ -104,17 +138,28 @@ class ReadReport:
     lines: int = 0
     usable: int = 0
     errors: list[tuple[int, str]] = field(default_factory=list)
+    #: The manifest's id of each reported line that had one readable, by line number.
+    error_refs: dict[int, str] = field(default_factory=dict)
     error_count: int = 0
     columns: dict[str, str] = field(default_factory=dict)  # field -> the column it came from
     ignored_columns: list[str] = field(default_factory=list)
     format: str = ""
 
-    def reject(self, line_no: int, reason: str, *, lines: int = 1) -> None:
+    def reject(self, line_no: int, reason: str, *, lines: int = 1, ref: str = "") -> None:
         """Report line ``line_no`` (with the ``lines - 1`` after it, for a record that could
-        not be told apart from them) as unusable, for ``reason``."""
+        not be told apart from them) as unusable, for ``reason``; ``ref`` is the line's id in
+        the manifest, when it could be read."""
         self.error_count += lines
         if len(self.errors) < MAX_REPORTED_ERRORS:
             self.errors.append((line_no, reason))
+            if ref:
+                self.error_refs[line_no] = ref[:100]
+
+    def rejects(self) -> list[list[Any]]:
+        """The reported lines as a job keeps them: ``[line, reason]``, or ``[line, reason, id]``
+        for a line whose id in the manifest could be read."""
+        return [[line, reason, self.error_refs[line]] if line in self.error_refs else [line, reason]
+                for line, reason in self.errors]
 
 
 def _normal(name: str) -> str:
@@ -236,6 +281,7 @@ def _read_csv(first: str, header_no: int, lines: Iterator[str], report: ReadRepo
         raise ManifestRefused(f"the header line is not valid CSV ({exc})") from None
     mapping = _map_columns(header, report)
     width = len(header)
+    id_column = next((index for index, target in mapping.items() if target == "id"), None)
     # A record ends where one of the lines the reader takes ends, and the reader counts them
     # (line_num): a record starts on the line after the one where the one before it ended,
     # whatever quotes it holds, and on an error the reader starts afresh on the next line.
@@ -262,7 +308,8 @@ def _read_csv(first: str, header_no: int, lines: Iterator[str], report: ReadRepo
             continue
         if any(map(_undecodable, row)):
             undecodable += 1
-            report.reject(line_no, "not UTF-8 text (is the file in another encoding? save it as UTF-8)")
+            report.reject(line_no, "not UTF-8 text (is the file in another encoding? save it as UTF-8)",
+                          ref=_readable_id(row, width, id_column))
             if undecodable > 1000 and undecodable > report.lines // 2:
                 raise ManifestRefused("most lines are not UTF-8 text; save the file as UTF-8")
             continue
@@ -271,9 +318,17 @@ def _read_csv(first: str, header_no: int, lines: Iterator[str], report: ReadRepo
             report.reject(line_no, f"has {len(row)} fields, the header has {width}{hint}")
             continue
         values = {target: row[index] for index, target in mapping.items()}
-        line = _validated(line_no, values, report, seen)
+        line = _validated(line_no, values, report, seen, report.columns)
         if line is not None:
             yield line
+
+
+def _readable_id(row: list[str], width: int, id_column: int | None) -> str:
+    """The id of a row that cannot be used, when it can be trusted: the row has the header's
+    fields (nothing shifted) and its id is itself readable text."""
+    if id_column is None or len(row) != width or _undecodable(row[id_column]):
+        return ""
+    return row[id_column].strip()
 
 
 def _csv_problem(error: str, first: int, last: int) -> str:
@@ -322,9 +377,10 @@ def _read_jsonl(first: str, first_no: int, lines: Iterator[str], report: ReadRep
             report.reject(line_no, "not a JSON object")
             continue
         if len(item) > MAX_COLUMNS:
-            report.reject(line_no, f"has {len(item)} keys; at most {MAX_COLUMNS}")
+            report.reject(line_no, f"has {len(item)} keys; at most {MAX_COLUMNS}", ref=_json_id(item))
             continue
         values: dict[str, Any] = {}
+        names: dict[str, str] = {}  # field -> the key this line gave it under
         for key, value in item.items():
             target = _ALIASES.get(_normal(str(key)))
             if target is None:
@@ -334,24 +390,49 @@ def _read_jsonl(first: str, first_no: int, lines: Iterator[str], report: ReadRep
                 continue
             if target not in values:
                 values[target] = value
+                names[target] = str(key)[:60]
                 report.columns.setdefault(target, str(key))
-        line = _validated(line_no, values, report, seen)
+        line = _validated(line_no, values, report, seen, names)
         if line is not None:
             yield line
 
 
+def _json_id(item: dict[Any, Any]) -> str:
+    """The id of a JSON line that cannot be used, when it has one that is text or a number."""
+    for key, value in item.items():
+        if _ALIASES.get(_normal(str(key))) == "id":
+            if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+                return str(value).strip()
+            return ""
+    return ""
+
+
 # -- one line -----------------------------------------------------------------------------------
 
-def _text(values: dict[str, Any], key: str, problems: list[str]) -> str:
+def _kind(value: Any) -> str:
+    """What a JSON value is, as the people who write manifests call it."""
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, (int, float)):
+        return "a number"
+    return "text"
+
+
+def _text(values: dict[str, Any], key: str, problems: list[str], names: dict[str, str]) -> str:
     value = values.get(key)
     if value is None:
         return ""
+    name = names.get(key, key)[:60]
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-        problems.append(f"{key} must be text, not {type(value).__name__}")
+        problems.append(f"{name} must be text, not {_kind(value)}")
         return ""
     text = str(value).strip()
     if len(text) > MAX_FIELD_CHARS:
-        problems.append(f"{key} is longer than {MAX_FIELD_CHARS} characters")
+        problems.append(f"{name} is longer than {MAX_FIELD_CHARS} characters")
         return ""
     return text
 
@@ -360,17 +441,18 @@ def _text(values: dict[str, Any], key: str, problems: list[str]) -> str:
 _THOUSANDS = re.compile(r"[+-]?[1-9][0-9]{0,2},[0-9]{3}")
 
 
-def _number(values: dict[str, Any], key: str, problems: list[str]) -> float | None:
+def _number(values: dict[str, Any], key: str, problems: list[str], names: dict[str, str]) -> float | None:
     value = values.get(key)
     if value is None or value == "":
         return None
+    name = names.get(key, key)[:60]
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-        problems.append(f"{key} must be a number, not {type(value).__name__}")
+        problems.append(f"{name} must be a number, not {_kind(value)}")
         return None
     text = str(value).strip().replace(" ", "")
     if "," in text and text.count(",") == 1 and "." not in text:
         if _THOUSANDS.fullmatch(text):
-            problems.append(f"{key} '{text}' is ambiguous (a thousands separator or a decimal comma?): "
+            problems.append(f"{name} '{text}' is ambiguous (a thousands separator or a decimal comma?): "
                             f"write it as {text.replace(',', '')} or as {text.replace(',', '.')}, with a "
                             "decimal point")
             return None
@@ -379,16 +461,16 @@ def _number(values: dict[str, Any], key: str, problems: list[str]) -> float | No
         number = Decimal(text)
     except InvalidOperation:
         hint = " (write it without thousands separators)" if "," in text else ""
-        problems.append(f"{key} '{str(value)[:40]}' is not a number{hint}")
+        problems.append(f"{name} '{str(value)[:40]}' is not a number{hint}")
         return None
     if number.is_nan():
-        problems.append(f"{key} '{str(value)[:40]}' is not a number")
+        problems.append(f"{name} '{str(value)[:40]}' is not a number")
         return None
     if number < 0:
-        problems.append(f"{key} must be zero or more")
+        problems.append(f"{name} must be zero or more")
         return None
     if number >= MAX_NUMBER:  # also infinity; float() would make 1e400 infinite
-        problems.append(f"{key} '{str(value)[:40]}' is out of range: it must be below {MAX_NUMBER:,.0f}")
+        problems.append(f"{name} '{str(value)[:40]}' is out of range: it must be below {MAX_NUMBER:,.0f}")
         return None
     return float(number)
 
@@ -403,17 +485,22 @@ def _currency(value: str) -> str:
     return parse_currency(value)
 
 
-def _validated(line_no: int, values: dict[str, Any], report: ReadReport, seen: dict[str, int]) -> ManifestLine | None:
+def _validated(line_no: int, values: dict[str, Any], report: ReadReport, seen: dict[str, int],
+               names: dict[str, str]) -> ManifestLine | None:
+    """The line, or None when it is reported unusable. ``names`` gives each field's column (or
+    key) as the manifest calls it, so that a reason names what the officer sees in the file;
+    ``seen`` holds the explicit ids met so far, and only those: a line without an id has none
+    to clash with."""
     problems: list[str] = []
-    texts = {key: _text(values, key, problems) for key in
-             ("id", "description", "declared_brand", "consignor", "consignee", "manufacturer",
-              "origin_country", "hs_code", "currency", "gtins")}
-    ref = texts["id"] or str(line_no)
-    if texts["id"]:
-        if texts["id"] in seen:
-            report.reject(line_no, f"duplicate id '{texts['id'][:60]}' (first on line {seen[texts['id']]})")
+    texts = {key: _text(values, key, problems, names) for key in
+             ("id", "transport_document", "description", "declared_brand", "consignor", "consignee",
+              "manufacturer", "origin_country", "hs_code", "currency", "gtins")}
+    ref = texts["id"]
+    if ref:
+        if ref in seen:
+            report.reject(line_no, f"duplicate id '{ref[:60]}' (first on line {seen[ref]})", ref=ref)
             return None
-        seen[texts["id"]] = line_no
+        seen[ref] = line_no
     if not (texts["description"] or texts["declared_brand"]):
         problems.append("no description or declared brand")
     country = ""
@@ -428,8 +515,8 @@ def _validated(line_no: int, values: dict[str, Any], report: ReadReport, seen: d
             currency = _currency(texts["currency"].upper())
         except ValidationError:
             problems.append(f"unknown currency '{texts['currency'][:10]}'")
-    value = _number(values, "declared_value", problems)
-    quantity = _number(values, "quantity", problems)
+    value = _number(values, "declared_value", problems, names)
+    quantity = _number(values, "quantity", problems, names)
     if value is not None and not currency:
         problems.append("a declared value needs its currency")
     hs = re.sub(r"[\s.]", "", texts["hs_code"])
@@ -438,14 +525,14 @@ def _validated(line_no: int, values: dict[str, Any], report: ReadReport, seen: d
         hs = ""
     gtins = [g for g in re.split(r"[,;\s]+", texts["gtins"]) if g][:20] if texts["gtins"] else []
     if problems:
-        report.reject(line_no, "; ".join(problems))
+        report.reject(line_no, "; ".join(problems), ref=ref)
         return None
     report.usable += 1
-    return ManifestLine(line_no=line_no, ref=ref[:100], description=texts["description"],
-                        declared_brand=texts["declared_brand"], consignor=texts["consignor"],
-                        consignee=texts["consignee"], manufacturer=texts["manufacturer"], origin_country=country,
-                        hs_code=hs, declared_value=value, currency=currency, quantity=quantity,
-                        gtins=[re.sub(r"\D", "", g) for g in gtins if re.sub(r"\D", "", g)])
+    return ManifestLine(line_no=line_no, ref=ref[:100], transport_document=texts["transport_document"][:100],
+                        description=texts["description"], declared_brand=texts["declared_brand"],
+                        consignor=texts["consignor"], consignee=texts["consignee"], manufacturer=texts["manufacturer"],
+                        origin_country=country, hs_code=hs, declared_value=value, currency=currency,
+                        quantity=quantity, gtins=[re.sub(r"\D", "", g) for g in gtins if re.sub(r"\D", "", g)])
 
 
 def read_all(data: bytes, *, filename: str = "") -> tuple[list[ManifestLine], ReadReport]:

@@ -26,13 +26,13 @@ FIELD_LABELS = {"declarant": "Declarant", "consignor": "Consignor or exporter", 
 
 def plain_number(value) -> str:
     """A declared number as people read it: a quantity stored as 200.000 is "200" (read in much
-    of Europe as two hundred thousand), 12.500 is "12.5"; text that is no number stays as it is."""
+    of Europe as two hundred thousand), 12.500 is "12.5", never in exponent form (0.00001, not
+    1e-05); text that is no number stays as it is."""
     if value is None or value == "":
         return ""
-    if isinstance(value, float):
-        return f"{value:g}"
     try:
-        number = value if isinstance(value, Decimal) else Decimal(str(value))
+        # A float by its shortest repr: 99999999999.99 stays that, not "1e+11".
+        number = value if isinstance(value, Decimal) else Decimal(repr(value) if isinstance(value, float) else str(value))
     except (InvalidOperation, ValueError):
         return str(value)
     return format(number.normalize(), "f") if number.is_finite() else str(value)

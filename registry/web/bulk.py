@@ -12,7 +12,7 @@ from sqlalchemy import asc, desc, func, literal_column, select
 
 from registry import jobs
 from registry.extensions import db
-from registry.models import BulkHit, Role
+from registry.models import BulkHit, BulkJob, Role
 from registry.services import bulk, tenancy
 from registry.services.errors import Conflict, ValidationError
 from registry.web.common import actor, blobs, commit, form_expired, roles_required
@@ -24,13 +24,51 @@ officer_only = roles_required(Role.OFFICER)
 PAGE_SIZE = 50
 SORTS = {"score": BulkHit.score, "brand": BulkHit.brand_name, "line": BulkHit.line_no,
          "recommendation": BulkHit.recommendation}
+#: A job's state as the officer reads it.
+STATES = {"validating": "Reading the manifest", "running": "Screening", "done": "Done", "cancelled": "Cancelled",
+          "failed": "Failed"}
+FORMATS = {"csv": "CSV", "jsonl": "JSON Lines"}
+
+
+def _moment(value) -> str:
+    return value.strftime("%Y-%m-%d %H:%M") if value else ""
+
+
+def _size(count: int) -> str:
+    if count < 1024:
+        return f"{count:,} bytes"
+    if count < 1024 * 1024:
+        return f"{count / 1024:,.1f} KB"
+    return f"{count / (1024 * 1024):,.1f} MB"
+
+
+def columns_used(job: BulkJob) -> str:
+    """Which of the manifest's columns were read, and as what."""
+    labels = bulk.manifests.FIELD_LABELS
+    return "; ".join(f"{labels.get(field, field)} from “{column}”" for field, column in (job.columns or {}).items())
+
+
+def screened_against(job: BulkJob) -> str:
+    """Which registry the job's lines are screened against, said plainly: the registry as it
+    was when screening started (its snapshot, named by the start of its digest so that two
+    jobs can be compared), or when that will be fixed."""
+    if job.snapshot_id:
+        version = job.snapshot_id.rsplit(":", 1)[-1][:8]
+        when = f" as of {_moment(job.started_at)}, when screening started" if job.started_at else \
+            " as it was when screening started"
+        return (f"The registry{when} (registry version {version}). Every line is screened against it, even if "
+                "the registry changes meanwhile.")
+    if job.state == "validating":
+        return ("The registry as it is when screening starts: it is fixed then, and every line is screened "
+                "against it.")
+    return "None: no line was screened."
 
 
 @bp.get("")
 @readers
 def index():
-    return render_template("bulk/index.html", jobs=bulk.list_jobs(db.session, actor()),
-                           fields=bulk.manifests.FIELDS,
+    return render_template("bulk/index.html", jobs=bulk.list_jobs(db.session, actor()), states=STATES,
+                           fields=bulk.manifests.FIELDS, labels=bulk.manifests.FIELD_LABELS,
                            max_mb=current_app.config["MAX_MANIFEST_BYTES"] // (1024 * 1024))
 
 
@@ -108,7 +146,10 @@ def show(job_id: int):
                                              .group_by(BulkHit.brand_name).order_by(BulkHit.brand_name))]
     return render_template("bulk/show.html", job=job, progress=bulk.progress(job), hits=hits, page=page, pages=pages,
                            filtered=filtered, sort=key, direction=direction, per_brand=per_brand, buckets=buckets,
-                           brands=brands, args=request.args)
+                           brands=brands, args=request.args, states=STATES, formats=FORMATS,
+                           columns_used=columns_used(job), screened_against=screened_against(job),
+                           line_label=bulk.manifests.line_label,
+                           submitted=_moment(job.created_at), size=_size(job.manifest_bytes or 0))
 
 
 @bp.get("/<int:job_id>/status.json")
@@ -130,7 +171,7 @@ def cancel(job_id: int):
         flash(str(exc), "error")
     else:
         commit()
-        flash("Cancelling: workers stop after the lines they are on.", "success")
+        flash("Cancelling: screening stops within moments. The hits found so far stay listed.", "success")
     return redirect(url_for("bulk.show", job_id=job_id))
 
 
@@ -157,7 +198,8 @@ def hits_csv(job_id: int):
             return text
 
         writer.writerow(["line", "id", "brand", "score", "recommendation", "reasons", "description",
-                         "declared_brand", "consignor", "origin_country", "hs_code", "declared_value", "currency"])
+                         "declared_brand", "consignor", "origin_country", "hs_code", "declared_value", "currency",
+                         "transport_document"])
         yield flush()
         for hit in db.session.scalars(statement.execution_options(yield_per=2000)):
             line = hit.line or {}
@@ -165,7 +207,7 @@ def hits_csv(job_id: int):
                 hit.line_no, hit.line_ref, hit.brand_name, f"{hit.score:.4f}", hit.recommendation,
                 " | ".join(hit.reasons), line.get("description", ""), line.get("declared_brand", ""),
                 line.get("consignor", ""), line.get("origin_country", ""), line.get("hs_code", ""),
-                line.get("declared_value", ""), line.get("currency", ""))])
+                line.get("declared_value", ""), line.get("currency", ""), line.get("transport_document", ""))])
             yield flush()
 
     response = Response(stream_with_context(rows()), mimetype="text/csv")

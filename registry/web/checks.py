@@ -54,22 +54,10 @@ def new():
 
 def _prefill_from_bulk_hit(form: CheckForm, hit_id: int) -> None:
     """Continue a bulk screening hit as a check: the manifest line fills the declaration."""
-    from registry.models import BulkHit
+    from registry.services import bulk
 
-    hit = db.session.get(BulkHit, hit_id)
-    if hit is None:
-        raise NotFound(f"bulk hit {hit_id}")
-    line = hit.line or {}
-    for field in ("description", "declared_brand", "consignor", "consignee", "manufacturer", "origin_country",
-                  "hs_code", "currency"):
-        if line.get(field):
-            getattr(form, field).data = str(line[field])
-    for field in ("declared_value", "quantity"):
-        if line.get(field) is not None:
-            getattr(form, field).data = f"{line[field]:g}"
-    if line.get("gtins"):
-        form.gtins.data = ", ".join(line["gtins"])
-    form.document_number.data = str(line.get("ref") or "")[:100]
+    for name, value in bulk.check_prefill(db.session, actor(), hit_id).items():
+        getattr(form, name).data = value
 
 
 @bp.get("/<int:check_id>")

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import html
 import io
 import json
 import random
 import re
 import threading
 from datetime import timedelta
+from html.parser import HTMLParser
 
 import pytest
 from sqlalchemy import func, select
@@ -242,7 +244,7 @@ def test_officer_screens_a_manifest_in_the_app(app, session, world, signed_in):
         filtered = client.get(f"/bulk/{job_id}?{query}").get_data(as_text=True)
         assert f"{expected:,} hit{'s' if expected != 1 else ''} ·" in filtered, query
     by_line = client.get(f"/bulk/{job_id}?sort=line&dir=asc").get_data(as_text=True)
-    assert by_line.index(">P0<") < by_line.index(">P10<")
+    assert by_line.index(">id P0<") < by_line.index(">id P10<")
     # The sorted column says so on its header cell (aria-sort belongs on a th, not a link).
     assert re.search(r'<th scope="col" class="govuk-table__header" aria-sort="ascending"><a [^>]*>Line', by_line)
     assert not re.search(r"<a [^>]*aria-sort", by_line)
@@ -262,7 +264,8 @@ def test_officer_screens_a_manifest_in_the_app(app, session, world, signed_in):
 
     hit = session.scalar(select(BulkHit).where(BulkHit.job_id == job_id).order_by(BulkHit.line_no))
     form = client.get(f"/checks/new?bulk_hit={hit.id}").get_data(as_text=True)
-    assert 'value="A1pha"' in form and 'value="P0"' in form and 'value="3.5"' in form
+    assert 'value="A1pha"' in form and 'value="3.5"' in form
+    assert f"Bulk screening #{job_id}, manifest line 2 (id P0): running shoes" in form
 
 
 def test_a_manifest_whose_queue_cannot_be_reached_shows_a_failed_job(app, session, world, signed_in):
@@ -345,3 +348,176 @@ def test_workers_screen_while_the_manifest_is_read(session, world, blobs, engine
     bulk.drain(session, blobs, job.id)
     session.expire_all()
     assert session.get(BulkJob, job.id).state == "done"
+
+
+# -- the pages as an officer reads them (review of the bulk pages) --------------------------------
+
+class _PageParts(HTMLParser):
+    """The visible text of a page, and whether each table sits in a scrolling wrapper with no
+    visually hidden element in it (one is positioned outside the wrapper's scrolling, so it
+    widens the whole page on a phone instead)."""
+
+    VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+
+    def __init__(self, page: str) -> None:
+        super().__init__()
+        self.stack: list[tuple[str, set[str]]] = []
+        self.text: list[str] = []
+        self.tables: list[bool] = []
+        self.hidden_in_wrap: list[str] = []
+        self.feed(page)
+
+    def _inside(self, name: str) -> bool:
+        return any(name in classes for _, classes in self.stack)
+
+    def handle_starttag(self, tag, attrs):
+        classes = set((dict(attrs).get("class") or "").split())
+        if tag == "table":
+            self.tables.append(self._inside("app-table-wrap"))
+        if "govuk-visually-hidden" in classes and self._inside("app-table-wrap"):
+            self.hidden_in_wrap.append(tag)
+        if tag not in self.VOID:
+            self.stack.append((tag, classes))
+
+    def handle_endtag(self, tag):
+        while self.stack:
+            if self.stack.pop()[0] == tag:
+                break
+
+    def handle_data(self, data):
+        if not any(tag in ("script", "style", "title") for tag, _ in self.stack):
+            self.text.append(data)
+
+    @property
+    def visible(self) -> str:
+        return re.sub(r"\s+", " ", " ".join(self.text))
+
+
+def test_the_bulk_pages_speak_the_officers_words(app, session, world, blobs, engine_dir, signed_in):
+    waiting = submit(session, world, blobs, manifest_csv(5), "waiting.csv")
+    done = run(session, blobs, engine_dir, submit(session, world, blobs, manifest_csv(30), "shipments.csv"))
+    client = signed_in(world.officer)
+    # As if RQ workers ran the jobs: the page does not start the waiting one in a thread.
+    app.config["REDIS_URL"] = "redis://127.0.0.1:1/0"
+
+    before = _PageParts(client.get(f"/bulk/{waiting.id}").get_data(as_text=True)).visible
+    assert "Screened against The registry as it is when screening starts: it is fixed then" in before
+    assert "not yet fixed" not in before and "Columns used Not read yet" in before
+
+    after = _PageParts(client.get(f"/bulk/{done.id}").get_data(as_text=True)).visible
+    version = done.snapshot_id.rsplit(":", 1)[1][:8]
+    assert (f"Screened against The registry as of {done.started_at:%Y-%m-%d %H:%M}, when screening started "
+            f"(registry version {version})") in after
+    assert ("Columns used Line id from “parcel_id”; Goods description from “goods_description”; "
+            "Declared brand from “brand”") in after
+    assert "Manifest shipments.csv · " in after and " · CSV" in after and done.manifest_sha256 in after
+    # What the engine calls things, and the job machinery, stay out of sight.
+    for jargon in ("snapshot", done.snapshot_id.split(":")[0], "←", "workers", " job", "Format",
+                   "declared_brand", "goods_description ←"):
+        assert jargon not in after, jargon
+
+    index = _PageParts(client.get("/bulk").get_data(as_text=True)).visible
+    assert "Manifests screened" in index and "Lines screened" in index and "Goods description" in index
+    assert f"#{done.id} " in index and " Done 30 of 30 3 " in index and " Reading the manifest 0 of 0 read so far" in index
+    for jargon in (" done ", " validating ", " / ", "Jobs", "Field "):
+        assert jargon not in index, jargon
+
+    cancel = client.post(f"/bulk/{waiting.id}/cancel", follow_redirects=True).get_data(as_text=True)
+    assert "Cancelling: screening stops within moments" in cancel and "workers" not in cancel
+    app.config["REDIS_URL"] = None
+
+
+def test_unusable_lines_are_listed_with_the_manifests_id(app, session, world, blobs, engine_dir, signed_in):
+    data = manifest_csv(10) + b"P777,,,,,,,\n,,,,,,,\nP3,again,,,,,,\n"
+    job = run(session, blobs, engine_dir, submit(session, world, blobs, data))
+    assert job.rejects == [[12, "no description or declared brand", "P777"], [13, "no description or declared brand"],
+                           [14, "duplicate id 'P3' (first on line 5)", "P3"]]
+    page = signed_in(world.officer).get(f"/bulk/{job.id}").get_data(as_text=True)
+    rows = re.findall(r'<tr class="govuk-table__row"><td[^>]*>(line \d+)</td><td[^>]*>([^<]*)</td><td[^>]*>([^<]*)</td>',
+                      page)
+    assert rows == [("line 12", "P777", "no description or declared brand"),
+                    ("line 13", "none", "no description or declared brand"),
+                    ("line 14", "P3", "duplicate id &#39;P3&#39; (first on line 5)")]
+    assert ">Id in the manifest<" in page
+
+
+def test_a_line_without_an_id_is_never_taken_for_the_line_whose_id_is_its_number(app, session, world, blobs,
+                                                                                   engine_dir, signed_in):
+    # Line 3 has no id; line 4's id is "3". Both are hits, and each keeps its own reference.
+    data = b"id,description,brand\nA,running shoes,A1pha\n,running shoes,A1pha\n3,running shoes,A1pha\n"
+    job = run(session, blobs, engine_dir, submit(session, world, blobs, data))
+    assert job.lines_usable == 3 and job.rejects == []
+    hits = session.scalars(select(BulkHit).where(BulkHit.job_id == job.id).order_by(BulkHit.line_no)).all()
+    assert [(h.line_no, h.line_ref) for h in hits] == [(2, "A"), (3, ""), (4, "3")]
+    client = signed_in(world.officer)
+    page = client.get(f"/bulk/{job.id}?sort=line&dir=asc").get_data(as_text=True)
+    assert page.count(">id 3<") == 1 and 'aria-label="Open a check for line 3"' in page
+    assert 'aria-label="Open a check for line 4 (id 3)"' in page
+    exported = list(__import__("csv").reader(io.StringIO(client.get(f"/bulk/{job.id}/hits.csv?sort=line&dir=asc")
+                                                            .get_data(as_text=True))))
+    assert [row[:2] for row in exported[1:]] == [["2", "A"], ["3", ""], ["4", "3"]]
+
+
+def _field(form: str, name: str) -> str:
+    textarea = re.search(rf'<textarea[^>]*name="{name}"[^>]*>(.*?)</textarea>', form, re.S)
+    if textarea:
+        return html.unescape(textarea.group(1)).strip()
+    tag = re.search(rf'<input[^>]*name="{name}"[^>]*>', form).group(0)
+    value = re.search(r'value="([^"]*)"', tag)
+    return html.unescape(value.group(1)) if value else ""
+
+
+def test_a_check_opened_from_a_hit_gets_the_transport_document_and_the_line_where_each_belongs(
+        app, session, world, blobs, engine_dir, signed_in):
+    from matchers import Query
+
+    with_awb = run(session, blobs, engine_dir, submit(session, world, blobs, (
+        b"parcel_id,awb,goods_description,brand,value,currency,qty\n"
+        b"P0,176-12345675,running shoes,A1pha,99999999999.99,EUR,0.00001\n")))
+    without = run(session, blobs, engine_dir, submit(session, world, blobs, b"brand,description\nA1pha,running shoes\n"))
+    client = signed_in(world.officer)
+
+    hit = session.scalar(select(BulkHit).where(BulkHit.job_id == with_awb.id))
+    form = client.get(f"/checks/new?bulk_hit={hit.id}").get_data(as_text=True)
+    # The air waybill is the transport document; the line's id is not one: it says, with the
+    # line number and the screening, where the check came from.
+    assert _field(form, "document_number") == "176-12345675"
+    assert _field(form, "description") == f"Bulk screening #{with_awb.id}, manifest line 2 (id P0): running shoes"
+    assert _field(form, "declared_brand") == "A1pha" and _field(form, "currency") == "EUR"
+    assert _field(form, "declared_value") == "99999999999.99" and _field(form, "quantity") == "0.00001"
+
+    hit = session.scalar(select(BulkHit).where(BulkHit.job_id == without.id))
+    form = client.get(f"/checks/new?bulk_hit={hit.id}").get_data(as_text=True)
+    assert _field(form, "document_number") == ""
+    assert _field(form, "description") == f"Bulk screening #{without.id}, manifest line 2: running shoes"
+
+    # Where the check came from changes nothing in what the registry is screened for.
+    engine = app.extensions["engine"].current(session, blobs).engine
+    plain = engine.screen(Query(description="running shoes", declared_brand="A1pha"))
+    traced = engine.screen(Query(description=f"Bulk screening #{with_awb.id}, manifest line 2 (id P0): running shoes",
+                                 declared_brand="A1pha"))
+    assert [(m.brand_id, m.score, m.recommendation) for m in traced] == \
+        [(m.brand_id, m.score, m.recommendation) for m in plain]
+
+
+def test_wide_tables_scroll_inside_the_page_on_a_phone(app, session, world, blobs, engine_dir, signed_in):
+    data = manifest_csv(30) + b"P777,,,,,,,\n"
+    job = run(session, blobs, engine_dir, submit(session, world, blobs, data))
+    client = signed_in(world.officer)
+    for path in (f"/bulk/{job.id}", "/bulk"):
+        parts = _PageParts(client.get(path).get_data(as_text=True))
+        assert parts.tables and all(parts.tables), path
+        assert parts.hidden_in_wrap == [], path
+
+
+def test_the_api_reports_unusable_lines_as_line_and_reason(app, session, world, blobs, engine_dir):
+    from registry.services import api_tokens
+
+    job = run(session, blobs, engine_dir, submit(session, world, blobs, manifest_csv(5) + b"P777,,,,,,,\n"))
+    _, secret = api_tokens.create_token(session, world.officer, "test system")
+    session.commit()
+    with app.app_context():
+        response = app.test_client().get(f"/api/v1/bulk-jobs/{job.id}", headers={"Authorization": f"Bearer {secret}"})
+        body = response.get_json()
+    assert response.status_code == 200, response.get_data(as_text=True)[:300]
+    assert [reject[:2] for reject in body["rejects"]] == [[7, "no description or declared brand"]]

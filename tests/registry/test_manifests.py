@@ -81,9 +81,10 @@ def test_bad_values_are_all_named():
                              b"1,Nike,abc,QQQ,Atlantis,12ab,-4\n2,Nike,10,,,,\n")
     assert lines == []
     reasons = dict(report.errors)
-    assert "declared_value 'abc' is not a number" in reasons[2] and "unknown currency 'QQQ'" in reasons[2]
+    # Each value is named by its column in the manifest, as the officer sees it in the file.
+    assert "value 'abc' is not a number" in reasons[2] and "unknown currency 'QQQ'" in reasons[2]
     assert "unknown origin country 'Atlantis'" in reasons[2] and "HS code '12ab'" in reasons[2]
-    assert "quantity must be zero or more" in reasons[2]
+    assert "qty must be zero or more" in reasons[2]
     assert reasons[3] == "a declared value needs its currency"
 
 
@@ -141,9 +142,9 @@ def test_json_lines():
     lines, report = read_all(data.encode(), filename="m.jsonl")
     assert [l.ref for l in lines] == ["a"] and lines[0].declared_value == 12.5
     reasons = dict(report.errors)
-    assert reasons[2].startswith("declared_brand must be text, not list")
-    assert reasons[3] == "declared_value must be a number, not dict"
-    assert reasons[4] == "not a JSON object" and reasons[5].startswith("declared_brand must be text, not bool")
+    assert reasons[2].startswith("brand must be text, not a list")
+    assert reasons[3] == "value must be a number, not an object"
+    assert reasons[4] == "not a JSON object" and reasons[5].startswith("brand must be text, not true or false")
     assert reasons[6].startswith("not valid JSON") and reasons[7] == "has 300 keys; at most 200"
 
 
@@ -183,8 +184,8 @@ def test_quote_marks_inside_unquoted_fields_keep_every_line_number():
     assert report.errors == [] and report.lines == report.usable == 2_000
     assert [l.line_no for l in lines] == starts  # what an editor shows: unique, the record's first line
     inch = read_all(b'description,brand\n27" monitor,Dell\nrunning shoes,A1pha\nbag,Gucci\n')[0]
-    assert [(l.line_no, l.ref, l.description) for l in inch] == [(2, "2", '27" monitor'), (3, "3", "running shoes"),
-                                                                 (4, "4", "bag")]
+    assert [(l.line_no, l.ref, l.description) for l in inch] == [(2, "", '27" monitor'), (3, "", "running shoes"),
+                                                                 (4, "", "bag")]
 
 
 def test_blank_lines_before_the_header_count():
@@ -272,8 +273,8 @@ def test_numbers_beyond_what_a_check_holds_are_rejected():
     assert [(l.line_no, l.declared_value, l.quantity) for l in lines] == [(6, 99999999999.99, 99999999999.0)]
     reasons = dict(report.errors)
     for line in (2, 3, 4, 5):
-        assert "declared_value" in reasons[line] and "out of range: it must be below 100,000,000,000" in reasons[line]
-    assert "quantity '1e11' is out of range" in reasons[7] and reasons[8] == "declared_value 'NaN' is not a number"
+        assert reasons[line].startswith("value '") and "out of range: it must be below 100,000,000,000" in reasons[line]
+    assert "qty '1e11' is out of range" in reasons[7] and reasons[8] == "value 'NaN' is not a number"
     data = (json.dumps({"description": "x", "value": 10**400, "currency": "EUR"}) + "\n" +
             '{"description": "y", "value": 1e400, "currency": "EUR"}\n').encode()
     lines, report = read_all(data, filename="m.jsonl")
@@ -288,13 +289,63 @@ def test_a_comma_before_three_digits_is_refused_as_ambiguous():
     assert [(l.description, l.declared_value) for l in lines] == [("c", 12.5), ("d", 0.125), ("e", 1234.567),
                                                                    ("g", 1.0)]
     reasons = dict(report.errors)
-    assert reasons[2] == ("declared_value '1,000' is ambiguous (a thousands separator or a decimal comma?): "
+    assert reasons[2] == ("value '1,000' is ambiguous (a thousands separator or a decimal comma?): "
                           "write it as 1000 or as 1.000, with a decimal point")
     assert "'12,500' is ambiguous" in reasons[3]
-    assert reasons[7] == "declared_value '1,000,000' is not a number (write it without thousands separators)"
+    assert reasons[7] == "value '1,000,000' is not a number (write it without thousands separators)"
 
 
 def test_hs_codes_take_ascii_digits_only():
     lines, report = read_all("description,hs\nx,6403.99.00\ny,6403\u00b2\nz,\u0666\u0664\u0660\u0663\n".encode())
     assert [(l.description, l.hs_code) for l in lines] == [("x", "64039900")]
     assert [line for line, _ in report.errors] == [3, 4] and all("HS code" in r for _, r in report.errors)
+
+
+# -- ids: the manifest's own, never made up (review of the bulk pages) ---------------------------
+
+def test_a_line_without_an_id_gets_none_that_could_be_taken_for_another_lines_id():
+    # Line 5 has no id; line 9 carries the id "5" and line 10 the id "line 5". Neither is taken
+    # for line 5's, neither is reported as a duplicate, and line 5 is named by its number alone.
+    rows = ["id,description", "A,shoes", "B,bags", "C,hats", ",no id here", "D,belts", "E,caps", "F,socks",
+            "5,gloves", "line 5,scarves", "5,gloves again"]
+    lines, report = read_all(("\n".join(rows) + "\n").encode())
+    by_line = {line.line_no: line for line in lines}
+    assert by_line[5].ref == "" and by_line[9].ref == "5" and by_line[10].ref == "line 5"
+    assert report.errors == [(11, "duplicate id '5' (first on line 9)")]
+    assert manifests.line_label(5, by_line[5].ref) == "line 5"
+    assert manifests.line_label(9, by_line[9].ref) == "line 9 (id 5)"
+    refs = [line.ref for line in lines if line.ref]
+    assert len(refs) == len(set(refs)) == 8
+    # The same in JSON Lines, where an id may be a number.
+    data = b'{"description":"x"}\n{"id":1,"description":"y"}\n{"id":"1","description":"z"}\n'
+    lines, report = read_all(data, filename="m.jsonl")
+    assert [(line.line_no, line.ref) for line in lines] == [(1, ""), (2, "1")]
+    assert report.errors == [(3, "duplicate id '1' (first on line 2)")]
+
+
+def test_unusable_lines_keep_their_id_when_it_can_be_read():
+    data = (b"id,description,value,currency\n"
+            b"A1,shoes,abc,EUR\n"             # 2: a bad value; its id is known
+            b",no id,abc,EUR\n"               # 3: no id to show
+            b"A1,dup,1,EUR\n"                 # 4: a duplicate id
+            b"B\xff,caf\xe9,1,EUR\n"          # 5: the id itself is not UTF-8: not shown
+            b"C7,caf\xe9,1,EUR\n"             # 6: not UTF-8, but the id reads
+            b"D8,too,many,fields,here\n"      # 7: fields shifted: the first one is not trusted as the id
+            b"E9,fine,1,EUR\n")
+    lines, report = read_all(data)
+    assert [line.ref for line in lines] == ["E9"]
+    assert [(line, ref) for line, _, *ref in report.rejects()] == [
+        (2, ["A1"]), (3, []), (4, ["A1"]), (5, []), (6, ["C7"]), (7, [])]
+    assert report.rejects()[2][1] == "duplicate id 'A1' (first on line 2)"
+    rows = [{"id": "J1", "brand": ["not", "text"]}, {"ref": 77, **{f"k{i}": i for i in range(300)}},
+            {"id": {"nested": 1}, "brand": "x", "value": "abc"}]
+    _, report = read_all("\n".join(json.dumps(row) for row in rows).encode() + b"\n", filename="m.jsonl")
+    assert [(line, ref) for line, _, *ref in report.rejects()] == [(1, ["J1"]), (2, ["77"]), (3, [])]
+
+
+def test_the_transport_document_is_read_apart_from_the_line_id():
+    data = b"Parcel ID;AWB;Goods Description;Brand\nP1;176-12345675;running shoes;N1KE\nP2;;bags;Gucc1\n"
+    lines, report = read_all(data)
+    assert [(line.ref, line.transport_document) for line in lines] == [("P1", "176-12345675"), ("P2", "")]
+    assert report.columns["transport_document"] == "AWB" and report.columns["id"] == "Parcel ID"
+    assert lines[0].as_dict()["transport_document"] == "176-12345675" and "transport_document" not in lines[1].as_dict()
