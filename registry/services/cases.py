@@ -49,8 +49,12 @@ SETTLED_STATES = {"destroyed", "released", "court_proceedings", "closed"}
 CONSENT_STATES = {"notified", "awaiting_response", "extension_granted", "infringement_confirmed"}
 DECLARANT_ANSWERS = {"consent": "given", "objection": "objected"}
 #: The procedure for small consignments: only under an application whose holder asked for it,
-#: and the rights holder is not notified (Reg. 608/2013 Art. 26(1)-(2)).
+#: and the rights holder is not notified (Reg. 608/2013 Art. 26(1)-(2)) unless the declarant
+#: objects to destruction (Art. 26(8)-(9)).
 SMALL_CONSIGNMENT = "small_consignment"
+#: The profiles' deadlines that are the rights holder's period to answer: after notification,
+#: and a small consignment's after the holder was informed of the declarant's objection.
+HOLDER_PERIODS = ("holder_response", "small_consignment_proceedings")
 
 
 @dataclass(frozen=True)
@@ -71,6 +75,10 @@ TRANSITIONS: dict[str, Transition] = {
                          frozenset({Role.OFFICER})),
     "await_response": Transition("Wait for the rights holder's response", frozenset({"notified"}),
                                  "awaiting_response", frozenset({Role.OFFICER})),
+    # A small consignment's holder hears of the detention only when the declarant objects to
+    # destruction (Art. 26(8)); from then, the holder has 10 working days to start proceedings.
+    "inform_holder": Transition("Inform the rights holder of the declarant's objection", frozenset({"notified"}),
+                                "awaiting_response", frozenset({Role.OFFICER})),
     # Officers record an answer received by other means; holders answer with respond().
     "confirm_infringement": Transition("Infringement confirmed by the rights holder", frozenset(_RESPONSE),
                                        "infringement_confirmed", frozenset({Role.OFFICER})),
@@ -84,7 +92,10 @@ TRANSITIONS: dict[str, Transition] = {
     "destroy": Transition("Goods destroyed", frozenset({"infringement_confirmed", "notified"}), "destroyed",
                           frozenset({Role.OFFICER}),
                           note_prompt="Where, when and by whom were they destroyed (certificate reference)?"),
-    "start_proceedings": Transition("Court proceedings started", frozenset({"infringement_confirmed"}),
+    # From "awaiting_response" only for a small consignment whose holder was informed of the
+    # declarant's objection (see ``_refusal``).
+    "start_proceedings": Transition("Court proceedings started", frozenset({"infringement_confirmed",
+                                                                            "awaiting_response"}),
                                     "court_proceedings", frozenset({Role.OFFICER})),
     "release": Transition("Goods released",
                           frozenset({"infringement_not_confirmed", "awaiting_response", "extension_granted"}),
@@ -288,7 +299,7 @@ def advance(session: Session, actor: User, case_id: int, action: str, *, expecte
     _check_note(action, note)
     with _claimed(session, case):
         source = _change_state(case, action, deemed, today)
-        _record_transition(session, actor, case, action, source, deemed, note=note, profiles=profiles)
+        _record_transition(session, actor, case, action, source, deemed, note=note, profiles=profiles, today=today)
     return case
 
 
@@ -315,6 +326,18 @@ def _refusal(case: DetentionCase, action: str, profile: Profile | None, today: d
     ``consent`` is the declarant's consent as it stands (deemed when its period just ran out)."""
     if action == "grant_extension":
         return extension_refusal(case, profile, today)
+    small = case.procedure == SMALL_CONSIGNMENT
+    if action == "await_response" and small:
+        return ("in the small-consignment procedure the rights holder is not asked; they are informed only "
+                "if the declarant objects to destruction")
+    if action == "inform_holder" and not (small and consent == "objected"):
+        return ("the rights holder is informed this way only in the small-consignment procedure, once the "
+                "declarant has objected to destruction")
+    if action == "confirm_infringement" and small:
+        return ("in the small-consignment procedure the rights holder says only whether court proceedings "
+                "have started")
+    if action == "start_proceedings" and case.state == "awaiting_response" and not small:
+        return "the rights holder must confirm the infringement before proceedings are recorded"
     if action == "destroy" and case.state == "notified" and case.procedure != SMALL_CONSIGNMENT:
         return "the rights holder must confirm the infringement before the goods are destroyed"
     if action == "destroy" and profile is not None and consent_applies(case, profile) \
@@ -374,12 +397,15 @@ def _change_state(case: DetentionCase, action: str, deemed: Deadline | None, tod
 
 
 def _record_transition(session: Session, actor: User, case: DetentionCase, action: str, source: str,
-                       deemed: Deadline | None, *, note: str, profiles: Mapping[str, Profile] | None) -> None:
+                       deemed: Deadline | None, *, note: str, profiles: Mapping[str, Profile] | None,
+                       today: date) -> None:
     if deemed is not None:
         _record_deemed_consent(session, case, deemed, source)
-    _event(session, actor, case, action, source, case.state, note=note)
-    if action == "notify":
-        _notify_holder(session, actor, case, profiles)
+    # The day the holder was informed starts their period (``_start``): kept with the step.
+    details = {"on": today.isoformat()} if action == "inform_holder" else None
+    _event(session, actor, case, action, source, case.state, note=note, details=details)
+    if action in ("notify", "inform_holder"):
+        _notify_holder(session, actor, case, profiles, action)
 
 
 def _profile(case: DetentionCase, profiles: Mapping[str, Profile] | None) -> Profile | None:
@@ -389,17 +415,24 @@ def _profile(case: DetentionCase, profiles: Mapping[str, Profile] | None) -> Pro
 
 
 def _notify_holder(session: Session, actor: User, case: DetentionCase,
-                   profiles: Mapping[str, Profile] | None) -> None:
-    from registry.services.notifications import record_notices
+                   profiles: Mapping[str, Profile] | None, action: str) -> None:
+    from registry.services.notifications import PROCEEDINGS_INSTRUCTION, record_notices
     from registry.services.profiles import load_profiles
 
     profile = (profiles or load_profiles()).get(case.jurisdiction)
-    if profile is None or case.procedure == SMALL_CONSIGNMENT:
-        return  # a small consignment's holder is not notified, nor told about the declaration
-    deadline = next_deadline(case, profile, case.notified_on)
-    text = (f"{deadline.label} by {deadline.due:%A %d %B %Y} ({deadline.rule.basis})" if deadline
-            else "see the case")
-    record_notices(session, actor, case, profile, text)
+    if profile is None:
+        return
+    if action == "notify":
+        if case.procedure == SMALL_CONSIGNMENT:
+            return  # a small consignment's holder is not notified, nor told about the declaration
+        deadline = next_deadline(case, profile, case.notified_on)
+        instruction = None
+    else:  # informed of a small consignment's objection: the holder's period is the one to tell
+        deadline = holder_period(case, profile)
+        instruction = PROCEEDINGS_INSTRUCTION
+    text = (f"{deadline.label} by {deadline.due:%A %d %B %Y} ({deadline.rule.basis})"
+            if deadline is not None and deadline.due is not None else "see the case")
+    record_notices(session, actor, case, profile, text, instruction=instruction)
 
 
 def _event(session: Session, actor: User | None, case: DetentionCase, action: str, source: str, target: str, *,
@@ -455,6 +488,9 @@ class Deadline:
 
 
 def _start(case: DetentionCase, start: str) -> date | None:
+    if start == "holder_informed":
+        return next((date.fromisoformat(event.details["on"]) for event in case.events
+                     if event.action == "inform_holder" and (event.details or {}).get("on")), None)
     return {"presented": case.presented_on, "detained": case.detained_on, "notified": case.notified_on}[start]
 
 
@@ -582,10 +618,11 @@ def dashboard(session: Session, actor: User, profiles: Mapping[str, Profile], *,
 # -- the rights holder's answer ------------------------------------------------------------------
 
 def holder_period(case: DetentionCase, profile: Profile | None) -> Deadline | None:
-    """The rights holder's period to answer (the profile's ``holder_response`` deadline), if any."""
+    """The rights holder's period to answer (the profile's deadline among ``HOLDER_PERIODS``
+    that applies to the case's procedure), if any."""
     if profile is None:
         return None
-    return next((d for d in case_deadlines(case, profile) if d.rule.key == "holder_response"), None)
+    return next((d for d in case_deadlines(case, profile) if d.rule.key in HOLDER_PERIODS), None)
 
 
 def awaiting_answer(session: Session, actor: User, profiles: Mapping[str, Profile]
@@ -600,7 +637,11 @@ def awaiting_answer(session: Session, actor: User, profiles: Mapping[str, Profil
     return sorted(waiting, key=lambda item: (item[1].due if item[1] and item[1].due else date.max, item[0].id))
 
 
-ANSWERS = ("infringement", "genuine", "extension")
+def holder_answers(case: DetentionCase) -> tuple[str, ...]:
+    """What the rights holder can answer on this case: a small consignment's holder, informed of
+    the declarant's objection, says that proceedings have started (or that the goods are
+    genuine); otherwise the holder confirms or denies the infringement, or asks for more time."""
+    return ("proceedings", "genuine") if case.procedure == SMALL_CONSIGNMENT else ("infringement", "genuine", "extension")
 
 
 def respond(session: Session, actor: User, case_id: int, raw: Mapping[str, Any], *,
@@ -624,8 +665,10 @@ def respond(session: Session, actor: User, case_id: int, raw: Mapping[str, Any],
         raise Conflict(f"the deadline for your answer passed on {due:%d %B %Y}; contact {case.office} directly")
     answer = str(raw.get("answer") or "")
     errors: dict[str, str] = {}
-    if answer not in ANSWERS:
-        errors["answer"] = "say whether the goods infringe your right, are genuine, or that you need more time"
+    if answer not in holder_answers(case):
+        errors["answer"] = ("say whether you have started court proceedings, or that the goods are genuine"
+                            if case.procedure == SMALL_CONSIGNMENT else
+                            "say whether the goods infringe your right, are genuine, or that you need more time")
     if answer == "extension" and (refusal := extension_refusal(case, profile, today)) is not None:
         errors["answer"] = f"no extension can be asked for: {refusal}"
     feature_ids = {int(i) for i in raw.get("wrong_features") or [] if str(i).isdigit()}
@@ -642,9 +685,12 @@ def respond(session: Session, actor: User, case_id: int, raw: Mapping[str, Any],
     reasons = str(raw.get("reasons") or "").strip()
     if answer == "infringement" and not (reasons or features):
         errors["reasons"] = "say why the goods infringe: pick the features they get wrong or explain"
+    if answer == "proceedings" and not reasons:
+        errors["reasons"] = "name the court and the reference of the proceedings"
     if errors:
         raise ValidationError(errors)
-    action = {"infringement": "confirm_infringement", "genuine": "deny_infringement"}.get(answer)
+    action = {"infringement": "confirm_infringement", "genuine": "deny_infringement",
+              "proceedings": "start_proceedings"}.get(answer)
     deemed = _consent_deadline_passed(case, profile, today) if action else None
     response = HolderResponse(
         case_id=case.id, actor_id=actor.id, answer=answer,
@@ -661,7 +707,8 @@ def respond(session: Session, actor: User, case_id: int, raw: Mapping[str, Any],
         if action is None:
             _event(session, actor, case, "extension_requested", source, source, note=reasons)
         else:
-            _record_transition(session, actor, case, action, source, deemed, note=reasons, profiles=profiles)
+            _record_transition(session, actor, case, action, source, deemed, note=reasons, profiles=profiles,
+                               today=today)
     return response
 
 

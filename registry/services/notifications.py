@@ -38,9 +38,18 @@ def plain_number(value) -> str:
     return format(number.normalize(), "f") if number.is_finite() else str(value)
 
 
+#: What a detention notice asks of the rights holder.
+ANSWER_INSTRUCTION = "Answer in the registry: confirm the infringement or say the goods are genuine, before the deadline."
+#: What the notice to a small consignment's holder asks, once the declarant objected (Art. 26(8)-(9)).
+PROCEEDINGS_INSTRUCTION = ("The declarant objects to the destruction of these goods. If you have started court "
+                           "proceedings to decide whether they infringe your right, tell customs in the registry "
+                           "before the deadline, with the court and its reference; otherwise the goods are released.")
+
+
 def record_notices(session: Session, actor: User | None, case: DetentionCase, profile: Profile,
-                   deadline_text: str) -> list[Notice]:
-    """Write a notice for each of the holder's contacts (or one in-app notice without any)."""
+                   deadline_text: str, *, instruction: str | None = None) -> list[Notice]:
+    """Write a notice for each of the holder's contacts (or one in-app notice without any);
+    ``instruction`` says what the holder is asked to do (by default: answer the detention)."""
     if case.organisation is None:
         return []  # an ex officio case without a known right holder: nobody to notify here
     check = case.check
@@ -62,7 +71,7 @@ def record_notices(session: Session, actor: User | None, case: DetentionCase, pr
     if disclosed:
         lines += ["", f"Disclosed to you under {profile.disclose_basis}:"]
         lines += [f"  {FIELD_LABELS.get(k, k)}: {v}" for k, v in disclosed.items()]
-    lines += ["", "Answer in the registry: confirm the infringement or say the goods are genuine, before the deadline."]
+    lines += ["", instruction or ANSWER_INSTRUCTION]
     body = "\n".join(lines)
     subject = f"Detention notice: case #{case.id}, {case.right.mark_text if case.right else 'goods detained'}"
     contacts = case.organisation.contacts or [None]

@@ -9,7 +9,9 @@ from pathlib import Path
 
 DEFAULT_FILE = Path(__file__).resolve().parent.parent / "profiles" / "jurisdictions.json"
 UNITS = ("working", "calendar")
-STARTS = ("presented", "detained", "notified")
+#: What starts a deadline: the goods presented or detained, the parties notified, or (a small
+#: consignment whose declarant objected) the rights holder informed of the objection.
+STARTS = ("presented", "detained", "notified", "holder_informed")
 
 
 @dataclass(frozen=True)
@@ -17,7 +19,7 @@ class DeadlineRule:
     key: str
     label: str
     basis: str
-    start: str  # presented, detained or notified
+    start: str  # one of STARTS
     days: int
     unit: str = "working"
     perishable_days: int | None = None

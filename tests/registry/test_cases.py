@@ -215,6 +215,95 @@ def test_eu_small_consignment_has_its_own_clock(session, world, check):
     assert case.state == "destroyed" and case.declarant_consent == "deemed"
 
 
+def test_small_consignment_objection_informs_the_holder_who_has_ten_working_days_to_start_proceedings(
+        session, world, check):
+    """Art. 26(8)-(9): once the declarant objects, customs inform the holder (until then not
+    told of the detention), and release the goods unless told within 10 working days that
+    proceedings have started."""
+    world.a.right.small_consignments = True
+    session.commit()
+    case = open_case(session, world, check, procedure="small_consignment")
+    cases.advance(session, world.officer, case.id, "notify", today=date(2026, 12, 21))
+    session.commit()
+    # The holder is not asked in this procedure, nor informed before an objection.
+    assert [name for name, _ in cases.available_transitions(case, world.officer, PROFILES["EU"],
+                                                            today=date(2026, 12, 22))] == []
+    with pytest.raises(Conflict, match="not asked"):
+        cases.advance(session, world.officer, case.id, "await_response", today=date(2026, 12, 22))
+    session.rollback()
+    with pytest.raises(Conflict, match="once the declarant has objected"):
+        cases.advance(session, world.officer, case.id, "inform_holder", today=date(2026, 12, 22))
+    session.rollback()
+    cases.record_declarant_answer(session, world.officer, case.id, "objection", today=date(2026, 12, 23))
+    session.commit()
+    with pytest.raises(Conflict, match="objected"):
+        cases.advance(session, world.officer, case.id, "destroy", today=date(2026, 12, 28), note="certificate V-1")
+    session.rollback()
+    assert [name for name, _ in cases.available_transitions(case, world.officer, PROFILES["EU"],
+                                                            today=date(2026, 12, 28))] == ["inform_holder"]
+    cases.advance(session, world.officer, case.id, "inform_holder", today=date(2026, 12, 28))
+    session.commit()
+    assert case.state == "awaiting_response"
+    # The holder's period runs from the day they were informed: 10 working days in Germany
+    # (1 January and the weekends not counted).
+    period = cases.holder_period(case, PROFILES["EU"])
+    assert period.rule.key == "small_consignment_proceedings" and period.due == date(2027, 1, 12)
+    assert cases.next_deadline(case, PROFILES["EU"], date(2026, 12, 29)) == period
+    notice = session.scalars(select(Notice).where(Notice.case_id == case.id)).first()
+    assert notice is not None and "objects to the destruction" in notice.body and "12 January 2027" in notice.body
+    # The holder answers that proceedings have started (naming them), not "infringement" or "extension".
+    assert cases.holder_answers(case) == ("proceedings", "genuine")
+    for raw, field in (({"answer": "infringement", "reasons": "fake"}, "answer"),
+                       ({"answer": "extension"}, "answer"),
+                       ({"answer": "proceedings"}, "reasons")):
+        with pytest.raises(ValidationError) as refused:
+            cases.respond(session, world.a.holder, case.id, raw, profiles=PROFILES, today=date(2027, 1, 5))
+        assert field in refused.value.errors
+        session.rollback()
+    with pytest.raises(Conflict, match="says only whether court proceedings"):
+        cases.advance(session, world.officer, case.id, "confirm_infringement", today=date(2027, 1, 5))
+    session.rollback()
+    cases.respond(session, world.a.holder, case.id, {"answer": "proceedings", "reasons": "Landgericht Hamburg, 312 O 1/27"},
+                  profiles=PROFILES, today=date(2027, 1, 11))
+    session.commit()
+    assert case.state == "court_proceedings"
+    assert cases.holder_period(case, PROFILES["EU"]).met
+
+
+def test_small_consignment_goods_are_released_when_the_holder_stays_silent(session, world, check):
+    world.a.right.small_consignments = True
+    session.commit()
+    case = open_case(session, world, check, procedure="small_consignment")
+    cases.advance(session, world.officer, case.id, "notify", today=date(2026, 12, 21))
+    cases.record_declarant_answer(session, world.officer, case.id, "objection", today=date(2026, 12, 23))
+    cases.advance(session, world.officer, case.id, "inform_holder", today=date(2026, 12, 28))
+    session.commit()
+    period = cases.holder_period(case, PROFILES["EU"])
+    assert not period.overdue(date(2027, 1, 12)) and period.overdue(date(2027, 1, 13))  # customs must release
+    with pytest.raises(Conflict, match="deadline for your answer passed"):
+        cases.respond(session, world.a.holder, case.id, {"answer": "proceedings", "reasons": "late"},
+                      profiles=PROFILES, today=date(2027, 1, 13))
+    session.rollback()
+    cases.advance(session, world.officer, case.id, "release", today=date(2027, 1, 13),
+                  note="No proceedings notified within 10 working days (Art. 26(9)); released to the declarant.")
+    session.commit()
+    assert case.state == "released" and cases.holder_period(case, PROFILES["EU"]).met
+
+
+def test_standard_procedure_records_proceedings_only_after_confirmation(session, world, check):
+    case = open_case(session, world, check)
+    cases.advance(session, world.officer, case.id, "notify", today=date(2026, 12, 21))
+    cases.record_declarant_answer(session, world.officer, case.id, "objection", today=date(2026, 12, 21))
+    session.commit()
+    with pytest.raises(Conflict, match="only in the small-consignment procedure"):
+        cases.advance(session, world.officer, case.id, "inform_holder", today=date(2026, 12, 22))
+    session.rollback()
+    cases.advance(session, world.officer, case.id, "await_response", today=date(2026, 12, 22))
+    session.commit()
+    with pytest.raises(Conflict, match="confirm the infringement before proceedings"):
+        cases.advance(session, world.officer, case.id, "start_proceedings", today=date(2026, 12, 22))
+
+
 def test_us_deadlines(session, world, check):
     check.created_at = datetime(2026, 11, 23, 9, tzinfo=timezone.utc)  # presented on a Monday
     session.commit()
