@@ -12,6 +12,7 @@ runs out. Drain tasks that start after the job is done return at once. Start wor
 
 from __future__ import annotations
 
+import logging
 import threading
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -20,6 +21,8 @@ from flask import Flask, current_app
 
 from registry.extensions import db
 from registry.services import bulk
+
+log = logging.getLogger(__name__)
 
 _app: Flask | None = None
 
@@ -55,7 +58,9 @@ def start_submitted(app: Flask, job) -> None:
         db.session.rollback()
         failed = db.session.get(BulkJob, job.id)
         failed.state, failed.finished_at = "failed", datetime.now(timezone.utc)
-        failed.error = "The job could not be queued: the job queue (Redis) could not be reached. Nothing was screened."
+        failed.error = ("The screening could not be queued: the service that runs screenings in the background "
+                        "is not answering. Nothing was screened; submit the manifest again in a few minutes, or "
+                        "tell your administrator if it keeps happening.")
         db.session.commit()
         raise QueueUnavailable(failed.error) from exc
     db.session.commit()
@@ -116,11 +121,14 @@ def _drain(job_id: int) -> int:
 def _fail(job_id: int, exc: Exception) -> None:
     from registry.models import BulkJob
 
+    log.error("bulk screening %s failed", job_id, exc_info=exc)
     db.session.rollback()
     job = db.session.get(BulkJob, job_id)
     if job is not None and job.state not in bulk.TERMINAL:
-        job.state, job.error = "failed", f"The job stopped on an internal error ({type(exc).__name__}); " \
-                                         "the lines screened so far are kept."
+        # The exception is for the log (above), not for the officer.
+        job.state, job.error = "failed", ("The screening stopped on an unexpected error; the hits found so far "
+                                          "are kept. Submit the manifest again, or tell your administrator if "
+                                          "it happens again.")
         db.session.commit()
 
 

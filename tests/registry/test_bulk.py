@@ -285,6 +285,26 @@ def test_a_manifest_whose_queue_cannot_be_reached_shows_a_failed_job(app, sessio
     assert "could not be queued" in page and "Try again in a moment" in page
 
 
+def test_a_job_that_fails_midway_says_so_plainly_and_logs_the_cause(app, session, world, signed_in, monkeypatch,
+                                                                     caplog):
+    def broken_drain(*_args, **_kwargs):
+        raise KeyError("brand_id")  # any unexpected failure while screening
+
+    monkeypatch.setattr(bulk, "drain", broken_drain)
+    client = signed_in(world.officer)
+    client.refresh_token("/bulk")
+    with caplog.at_level("ERROR", logger="registry.jobs"):
+        response = client.post("/bulk", {"manifest": (io.BytesIO(manifest_csv(10)), "manifest.csv")},
+                               content_type="multipart/form-data")
+        job = _wait_until_finished(session, int(response.headers["Location"].rstrip("/").split("/")[-1]))
+    assert job.state == "failed"
+    # The officer reads what happened and what to do; the exception is for the log.
+    assert "stopped on an unexpected error" in job.error and "KeyError" not in job.error
+    page = client.get(f"/bulk/{job.id}").get_data(as_text=True)
+    assert "stopped on an unexpected error" in page
+    assert any(r.exc_info and r.exc_info[0] is KeyError and str(job.id) in r.getMessage() for r in caplog.records)
+
+
 def test_bulk_pages_by_role(app, session, world, blobs, signed_in):
     job = submit(session, world, blobs, manifest_csv(5))
     job.state = "done"
