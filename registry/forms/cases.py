@@ -37,3 +37,42 @@ class TransitionForm(FlaskForm):
     action = HiddenField()
     version = HiddenField()
     note = fields.area("Note (optional)")
+
+
+#: Each answer a rights holder can give, as the radios say it.
+ANSWER_LABELS = {
+    "infringement": "Yes: they are counterfeit",
+    "genuine": "No: they are genuine or do not infringe",
+    "extension": "We need more time (extension)",
+    "proceedings": "Yes: we have started court proceedings (name the court and its reference under Reasons)",
+}
+
+
+class AnswerForm(FlaskForm):
+    """The rights holder's answer on a detention. The answers, features and images to pick from
+    are the case's, given by its page (``offer``); ``services.cases.respond`` checks the answer
+    and names the field of each problem, shown on that field."""
+
+    answer = fields.radios("Do the goods infringe your right?",
+                           [(key, ANSWER_LABELS[key]) for key in ("infringement", "genuine", "extension")])
+    wrong_features = fields.checkboxes("Features the goods get wrong")
+    cited_images = fields.checkboxes("Registered images you rely on")
+    consent_to_destruction = fields.checkbox("We agree to the destruction of the goods")
+    reasons = fields.area("Reasons")
+    submit = fields.submit("Send our answer")
+
+    def values(self) -> dict:
+        """The answer as ``services.cases.respond`` takes it."""
+        return {"answer": self.answer.data or "", "wrong_features": self.wrong_features.data or [],
+                "cited_images": self.cited_images.data or [], "reasons": self.reasons.data or "",
+                "consent_to_destruction": "consent_to_destruction" in self._fields
+                and bool(self.consent_to_destruction.data)}
+
+    def offer(self, answers: tuple[str, ...]) -> None:
+        """The answers the case allows (``services.cases.holder_answers``). A holder asked
+        whether proceedings have started (a small consignment whose declarant objected) is asked
+        that, and not for consent to destruction, which the declarant refused."""
+        self.answer.choices = [(key, ANSWER_LABELS[key]) for key in answers]
+        if "proceedings" in answers:
+            self.answer.label.text = "Have you started court proceedings about these goods?"
+            del self.consent_to_destruction

@@ -10,6 +10,8 @@ from registry.models import ImageKind, MarkKind, Office, SupplierRole
 from registry.services import validation as v
 
 COUNTRY_HINT = "ISO codes or English names, separated by commas, e.g. DE, FR, Italy."
+#: The words of the "(customs only)" label of the pages (``customs_only`` in templates/macros.html).
+CUSTOMS_ONLY_HINT = "Customs only: other rights holders never see them."
 
 
 class OrganisationForm(FlaskForm):
@@ -80,7 +82,7 @@ class ProductForm(FlaskForm):
     overt_features = fields.area("Overt distinguishing features",
                                  "One per line. Visible to customs and to you.")
     covert_features = fields.area("Covert distinguishing features",
-                                  "One per line. Shown to customs officers and legal staff only.")
+                                  f"One per line. {CUSTOMS_ONLY_HINT}")
     counterfeit_clues = fields.area("Known counterfeit clues", "One per line, e.g. 'logo stitched, not embossed'.")
     submit = fields.submit("Save product")
 

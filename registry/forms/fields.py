@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from wtforms import (BooleanField, DateField, FileField, PasswordField, SelectField,
-                     StringField, SubmitField, TextAreaField)
+from wtforms import (BooleanField, DateField, FileField, PasswordField, RadioField, SelectField,
+                     SelectMultipleField, StringField, SubmitField, TextAreaField)
 from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional
 
 # The GOV.UK widgets, drawn without a second pass through Flask's render_template (see widgets).
-from registry.forms.widgets import (GovCheckboxInput, GovFileInput, GovPasswordInput, GovSelect,
-                                    GovSubmitInput, GovTextArea, GovTextInput)
+from registry.forms.widgets import (GovCheckboxesInput, GovCheckboxInput, GovFileInput, GovPasswordInput,
+                                    GovRadioInput, GovSelect, GovSubmitInput, GovTextArea, GovTextInput)
 
 
 def text(label: str, *validators, hint: str = "", **kwargs) -> StringField:
@@ -30,6 +30,19 @@ def area(label: str, hint: str = "") -> TextAreaField:
 def choice(label: str, choices, message: str, hint: str = "") -> SelectField:
     return SelectField(label, choices=choices, validators=[InputRequired(message=message)],
                        description=hint, widget=GovSelect())
+
+
+def radios(label: str, choices, hint: str = "") -> RadioField:
+    """One of ``choices``, as GOV.UK radios. The choice is not checked here: the service that
+    takes the value says what is wrong with it, on the field."""
+    return RadioField(label, choices=choices, validate_choice=False, description=hint, widget=GovRadioInput())
+
+
+def checkboxes(label: str, hint: str = "") -> SelectMultipleField:
+    """Any of the choices the page gives the field, as GOV.UK checkboxes; checked by the service
+    that takes them, as ``radios`` is."""
+    return SelectMultipleField(label, choices=[], coerce=str, validate_choice=False, description=hint,
+                               widget=GovCheckboxesInput())
 
 
 def date(label: str, hint: str = "") -> DateField:

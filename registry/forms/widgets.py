@@ -43,13 +43,36 @@ class GovSelect(_Drawn, gov.GovSelect):
     pass
 
 
-class GovCheckboxInput(_Drawn, gov.GovCheckboxInput):
-    pass
-
-
 class GovFileInput(_Drawn, gov.GovFileInput):
     pass
 
 
 class GovSubmitInput(_Drawn, gov.GovSubmitInput):
+    pass
+
+
+class _Group:
+    """Mixed in before a radios or checkboxes widget: its legend is the field's label even when
+    the page gives the legend other params (its size), and a field with no description gets no
+    hint, rather than an empty one that the inputs would be described by."""
+
+    def map_gov_params(self, field, **kwargs) -> dict:
+        params = super().map_gov_params(field, **kwargs)  # type: ignore[misc]
+        legend = (params.get("fieldset") or {}).get("legend")
+        if legend is not None and not (legend.get("text") or legend.get("html")):
+            legend["text"] = field.label.text
+        if not (params.get("hint") or {}).get("text"):
+            params.pop("hint", None)
+        return params
+
+
+class GovRadioInput(_Drawn, _Group, gov.GovRadioInput):
+    pass
+
+
+class GovCheckboxesInput(_Drawn, _Group, gov.GovCheckboxesInput):
+    pass
+
+
+class GovCheckboxInput(_Drawn, _Group, gov.GovCheckboxInput):
     pass

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 
-from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
+from flask import (Blueprint, Response, current_app, flash, get_template_attribute, redirect, render_template,
+                   request, url_for)
 from flask_login import login_required
 
 from registry.extensions import db
 from registry.forms import apply_service_errors
-from registry.forms.cases import DetainForm, TransitionForm
+from registry.forms.cases import AnswerForm, DetainForm, TransitionForm
 from functools import cache
 
+from markupsafe import Markup, escape
 from sqlalchemy import Select, bindparam, exists, select
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -26,6 +28,7 @@ from registry.mail import mailer_from_config
 from registry.services.errors import Conflict, Forbidden, NotFound, ValidationError
 from registry.services.profiles import load_profiles
 from registry.web.common import actor, blobs, commit, form_values, roles_required, upload_policy, uploaded_photos
+from registry.web.images import full_size, image_response
 
 bp = Blueprint("cases", __name__)
 
@@ -79,9 +82,11 @@ def show(case_id: int):
     return case_page(case_id)
 
 
-def case_page(case_id: int, *, status: int = 200, draft: dict | None = None):
+def case_page(case_id: int, *, status: int = 200, draft: dict | None = None,
+              answer_form: AnswerForm | None = None):
     """The case as it is now; ``draft`` is what the user typed into a form that was refused,
-    shown again in that form so that nothing they wrote is lost."""
+    shown again in that form so that nothing they wrote is lost (the holder's answer comes back
+    as ``answer_form``, with its errors on its fields)."""
     user = actor()
     # Everything the page shows, in a few queries rather than one per relationship as the
     # template reaches it; get_case below then finds it loaded (and checks who may see it). Held
@@ -98,16 +103,33 @@ def case_page(case_id: int, *, status: int = 200, draft: dict | None = None):
         products = db.session.scalars(select(Product).where(Product.right_id == case.right_id)
                                       .order_by(Product.name)).all()
         images = [image for product in products for image in product.images] + list(case.right.logos)
+    answering = user.role == Role.HOLDER and case.state in ("awaiting_response", "extension_granted")
+    if answering:
+        answer_form = answer_form or AnswerForm(formdata=None)
+        answer_form.offer(case_service.holder_answers(case))
+        answer_form.wrong_features.choices = [(str(f.id), _feature_label(product, f))
+                                              for product in products for f in product.features]
+        answer_form.cited_images.choices = [(str(i.id), f"{i.kind.value.title()}: {i.original_filename}")
+                                            for i in images]
     return render_template("cases/show.html", case=case, profile=profile, today=today, products=products,
-                           images=images, answering=user.role == Role.HOLDER and case.state in ("awaiting_response", "extension_granted"),
+                           images=images, answering=answering, answer_form=answer_form,
                            deadlines=case_service.case_deadlines(case, profile) if profile else [],
                            next_deadline=case_service.next_deadline(case, profile, today) if profile else None,
                            transitions=case_service.available_transitions(case, user, profile, today=today),
                            declarant_answer=user.role == Role.OFFICER
                            and case_service.declarant_answer_awaited(case, profile),
-                           states=case_service.STATES, form=TransitionForm(),
+                           states=case_service.STATES,
+                           form=answer_form if answering else TransitionForm(),  # its errors head the page
                            exports=(evidence.exports_of(db.session, user, case.id) if has_exports else [])
                            if user.role in evidence.EXPORT_ROLES else None, draft=draft or {}), status
+
+
+def _feature_label(product: Product, feature) -> Markup:
+    """A feature to pick in the holder's answer; a covert one marked as every page marks it."""
+    label = escape(f"{product.label}: {feature.description}")
+    if not feature.covert:
+        return label
+    return Markup(" ").join((label, get_template_attribute("macros.html", "customs_only")()))
 
 
 @cache
@@ -203,17 +225,24 @@ def deliver_notices() -> None:
 @bp.post("/cases/<int:case_id>/respond")
 @roles_required(Role.HOLDER)
 def respond(case_id: int):
-    form = TransitionForm()  # the CSRF token; the answer's fields are read below
+    form = AnswerForm()
     if not form.validate_on_submit():
-        flash("The form expired; nothing was recorded. Try again.", "error")
-        return redirect(url_for("cases.show", case_id=case_id))
-    raw = {"answer": request.form.get("answer"), "wrong_features": request.form.getlist("wrong_features"),
-           "cited_images": request.form.getlist("cited_images"), "reasons": request.form.get("reasons", ""),
-           "consent_to_destruction": request.form.get("consent_to_destruction") == "yes"}
+        if form.csrf_token.errors:
+            flash("The form expired; nothing was recorded. Try again.", "error")
+            return redirect(url_for("cases.show", case_id=case_id))
+        return case_page(case_id, status=400, answer_form=form)
     try:
-        case_service.respond(db.session, actor(), case_id, raw, expected_version=seen_version(), profiles=profiles())
-    except (Conflict, ValidationError) as exc:
-        return refused(case_id, exc, raw)
+        case_service.respond(db.session, actor(), case_id, form.values(), expected_version=seen_version(),
+                             profiles=profiles())
+    except ValidationError as exc:
+        # Each problem on its field, listed in the page's error summary: nothing else to say.
+        db.session.rollback()
+        apply_service_errors(form, exc)
+        return case_page(case_id, status=400, answer_form=form)
+    except Conflict as exc:
+        db.session.rollback()
+        flash(f"Nothing was recorded: {exc}", "error")
+        return case_page(case_id, status=409, answer_form=form)
     commit()
     flash("Your answer is recorded in the case.", "success")
     return redirect(url_for("cases.show", case_id=case_id))
@@ -286,19 +315,34 @@ def return_sample(case_id: int, sample_id: int):
                            "Sample marked as returned.")
 
 
-@bp.get("/cases/<int:case_id>/photos/<int:photo_id>")
-@login_required
-def photo(case_id: int, photo_id: int):
-    """Photos of the detained goods, for customs and for the holder whose right the case is under."""
+def _viewed_photo(case_id: int, photo_id: int) -> CheckPhoto:
+    """A photo of the case's goods, its look audited: for customs and for the holder whose right
+    the case is under (anyone else is told the case is not found)."""
     case = case_service.get_case(db.session, actor(), case_id)
     item = next((p for p in case.check.photos if p.id == photo_id), None)
     if item is None:
         raise NotFound("photo")
     case_service.record_view(db.session, actor(), case, photo=item)
     commit()
+    return item
+
+
+@bp.get("/cases/<int:case_id>/photos/<int:photo_id>")
+@login_required
+def photo(case_id: int, photo_id: int):
+    """Photos of the detained goods, as thumbnails."""
+    item = _viewed_photo(case_id, photo_id)
     response = Response(blobs().get(item.thumbnail_sha256), mimetype="image/png")
     response.headers["Cache-Control"] = "private, no-store"
     return response
+
+
+@bp.get("/cases/<int:case_id>/photos/<int:photo_id>/full")
+@login_required
+def photo_full_size(case_id: int, photo_id: int):
+    """A photo of the detained goods at full size, under the thumbnail's rules."""
+    item = _viewed_photo(case_id, photo_id)
+    return image_response(full_size(item.sha256), filename=f"case-{case_id}-photo-{item.position}.png")
 
 
 @bp.get("/notices")

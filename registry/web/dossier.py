@@ -22,6 +22,7 @@ from registry.services.reminders import protection_reminders
 from registry.services.tenancy import get_visible
 from registry.web.common import actor, blobs, commit, form_values, roles_required, image_bytes, upload_policy
 from registry.web.cases import profiles
+from registry.web.registry_browse import authorised_suppliers, right_standing
 
 bp = Blueprint("dossier", __name__, url_prefix="/dossier")
 holder_only = roles_required(Role.HOLDER)
@@ -244,13 +245,21 @@ def new_product():
     return _render("dossier/form.html", form, title="Register a product", back=url_for("dossier.products"))
 
 
+def _product_page(item: Product, image_form: ImageForm):
+    """The product with what customs see of it: its right's standing and the authorised
+    supply chain; ``image_form`` is the upload form (as ``form``, its errors head the page)."""
+    suppliers = authorised_suppliers(item.organisation_id)
+    return render_template("dossier/product.html", product=item, image_form=image_form, form=image_form,
+                           delete_form=ConfirmForm(), suppliers=suppliers,
+                           standing=right_standing(item.right) if item.right else None,
+                           completeness=product_completeness(item, supplier_count=len(suppliers))), \
+        400 if image_form.errors else 200
+
+
 @bp.get("/products/<int:product_id>")
 @holder_only
 def product(product_id: int):
-    item = get_visible(db.session, actor(), Product, product_id)
-    completeness = product_completeness(item, supplier_count=supplier_count(db.session, item.organisation_id))
-    return render_template("dossier/product.html", product=item, image_form=ImageForm(),
-                           delete_form=ConfirmForm(), completeness=completeness)
+    return _product_page(get_visible(db.session, actor(), Product, product_id), ImageForm())
 
 
 @bp.route("/products/<int:product_id>/edit", methods=["GET", "POST"])
@@ -292,9 +301,7 @@ def upload_image(product_id: int):
                 "Image uploaded.", url_for("dossier.product", product_id=product_id))
             if done:
                 return done
-    completeness = product_completeness(item, supplier_count=supplier_count(db.session, item.organisation_id))
-    return _render("dossier/product.html", form, product=item, image_form=form,
-                   delete_form=ConfirmForm(), completeness=completeness)
+    return _product_page(item, form)
 
 
 @bp.post("/images/<int:image_id>/delete")

@@ -1,4 +1,5 @@
-"""Image bytes for the browser: only re-encoded thumbnails, only to those who may see them."""
+"""Image bytes for the browser: only re-encoded copies (thumbnails, and the full-size view),
+only to those who may see them."""
 
 from __future__ import annotations
 
@@ -6,17 +7,58 @@ from flask import Blueprint, Response
 from flask_login import login_required
 
 from registry.extensions import db
+from registry.models import CheckPhoto, Role
+from registry.services import checks as check_service
+from registry.services.errors import NotFound
 from registry.services.products import get_image
-from registry.web.common import actor, blobs
+from registry.services.uploads import make_thumbnail
+from registry.web.common import actor, blobs, roles_required
 
 bp = Blueprint("images", __name__, url_prefix="/images")
+
+#: The longest side of an image "at full size": large enough to read a label's print or a
+#: stitch, small enough to decode and send on each look. Smaller images keep their size.
+FULL_SIZE = 2048
+
+
+def image_response(data: bytes, *, filename: str) -> Response:
+    """PNG bytes made by ``make_thumbnail``, sent as every image of the app is: never cached."""
+    response = Response(data, mimetype="image/png")
+    response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def full_size(sha256: str) -> bytes:
+    """The stored original re-encoded as the thumbnails are (``make_thumbnail``: a plain PNG,
+    EXIF and GPS dropped), at most ``FULL_SIZE`` pixels a side: the original bytes never reach
+    the browser. Made on each look, as a thumbnail is made once: the originals passed the upload
+    checks, which bound what decoding them costs."""
+    return make_thumbnail(blobs().get(sha256), size=FULL_SIZE)
 
 
 @bp.get("/<int:image_id>/thumbnail")
 @login_required
 def thumbnail(image_id: int):
     image = get_image(db.session, actor(), image_id)
-    response = Response(blobs().get(image.thumbnail_sha256), mimetype="image/png")
-    response.headers["Content-Disposition"] = f'inline; filename="image-{image.id}.png"'
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return image_response(blobs().get(image.thumbnail_sha256), filename=f"image-{image.id}.png")
+
+
+@bp.get("/<int:image_id>")
+@login_required
+def full_size_image(image_id: int):
+    """A reference image at full size, for whoever may see its thumbnail."""
+    image = get_image(db.session, actor(), image_id)
+    return image_response(full_size(image.sha256), filename=f"image-{image.id}.png")
+
+
+@bp.get("/checks/<int:check_id>/photos/<int:photo_id>")
+@roles_required(Role.OFFICER, Role.LEGAL, Role.ADMIN)
+def check_photo(check_id: int, photo_id: int):
+    """A check's photo at full size, for the customs roles that see it on the check page
+    (``checks.photo`` sends its thumbnail under the same rules)."""
+    check = check_service.get_check(db.session, actor(), check_id)
+    item = db.session.get(CheckPhoto, photo_id)
+    if item is None or item.check_id != check.id:
+        raise NotFound("photo")
+    return image_response(full_size(item.sha256), filename=f"check-{check.id}-photo-{item.position}.png")

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import io
+import re
+from html.parser import HTMLParser
+
 from sqlalchemy import select
 
 from registry.models import Check, DetentionCase
 from registry.services import cases
 from registry.services.profiles import load_profiles
+from tests.registry.conftest import png_bytes
 from tests.registry.test_checks import LOOKALIKE
 
 
@@ -239,3 +244,186 @@ def test_a_holder_sees_on_the_overview_each_detention_waiting_for_their_answer(s
     assert "Detentions waiting for your answer" in overview and f"Case #{case.id}" in overview
     assert f"answer by <strong>{due:%A %d %B %Y}</strong>" in overview
     assert "waiting for your answer" not in signed_in(world.b.holder).get("/dossier").get_data(as_text=True)
+
+
+class _Tables(HTMLParser):
+    """The tables of a page, each with whether a scrolling wrapper (``app-table-wrap``) holds it."""
+
+    VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.open: list[tuple[str, str]] = []
+        self.tables: list[bool] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "table":
+            self.tables.append(any("app-table-wrap" in classes.split() for name, classes in self.open
+                                   if name == "div"))
+        if tag not in self.VOID:
+            self.open.append((tag, dict(attrs).get("class") or ""))
+
+    def handle_endtag(self, tag):
+        while self.open:
+            if self.open.pop()[0] == tag:
+                break
+
+
+def tables_of(page: str) -> list[bool]:
+    parser = _Tables()
+    parser.feed(page)
+    return parser.tables
+
+
+def test_every_table_of_the_case_and_check_pages_scrolls_on_a_phone(signed_in, session, world):
+    officer = signed_in(world.officer)
+    case, location = detain_from_a_check(officer, session)
+    officer.post(f"/cases/{case.id}/samples", {"reference": "S-1", "quantity": "1 pair", "handed_to": "ALPHA lab",
+                                               "version": str(case.version)})
+    session.refresh(case)
+    assert officer.post(f"/cases/{case.id}/evidence").status_code == 302
+    page = officer.get(location).get_data(as_text=True)
+    assert "S-1" in page and "Manifest SHA-256" in page  # the clock, the samples and the packages
+    assert tables_of(page) == [True, True, True]
+    check = signed_in(world.officer).get(f"/checks/{case.check_id}").get_data(as_text=True)
+    assert tables_of(check) and all(tables_of(check))
+
+
+def test_the_holders_answer_with_errors_links_each_to_its_field(signed_in, session, world):
+    officer = signed_in(world.officer)
+    case, location = detain_from_a_check(officer, session)
+    for action in ("notify", "await_response"):
+        advance(officer, case, action)
+        session.refresh(case)
+    holder = signed_in(world.a.holder)
+    response = holder.post(f"/cases/{case.id}/respond", {"reasons": "", "version": str(case.version)})
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "<title>Error: Case #" in page
+    summary = page[page.index('class="govuk-error-summary"'):page.index("</ul>", page.index('class="govuk-error-summary"'))]
+    assert '<a href="#answer">say whether the goods infringe your right' in summary
+    assert page.count('class="govuk-error-summary"') == 1  # one summary, not a second from a flash
+    # The radio group is the field in error: its form group, its message, the first radio the link's target.
+    group = re.search(r'<div class="govuk-form-group govuk-form-group--error">\s*<fieldset class="govuk-fieldset" '
+                      r'aria-describedby="answer-error">.*?</fieldset>', page, re.S)
+    assert group, page[page.index('id="your-answer"'):][:3000]
+    assert '<p id="answer-error" class="govuk-error-message">' in group.group(0)
+    assert re.search(r'<input class="govuk-radios__input" id="answer" name="answer" type="radio"', group.group(0))
+
+    # A confirmation without reasons: the reasons field is in error, what was chosen is kept.
+    feature = next(f for f in world.a.product.features if f.covert)
+    response = holder.post(f"/cases/{case.id}/respond", {"answer": "infringement", "version": str(case.version),
+                                                        "consent_to_destruction": "yes"})
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert '<a href="#reasons">say why the goods infringe' in page
+    assert re.search(r'<div class="govuk-form-group govuk-form-group--error">\s*<label[^>]*for="reasons"', page)
+    assert '<p id="reasons-error" class="govuk-error-message">' in page
+    assert 'value="infringement" checked' in page
+    assert re.search(r'name="consent_to_destruction" type="checkbox" value="[^"]+" checked', page)
+    # A covert feature to pick is labelled as every page labels what customs alone see.
+    assert f"ALPHA Runner R1: {feature.description} <span class=\"govuk-body-s app-customs-only\">(customs only" in page
+    session.refresh(case)
+    assert case.state == "awaiting_response" and case.responses == []
+    # Sent right, it is recorded.
+    response = holder.post(f"/cases/{case.id}/respond", {"answer": "infringement", "wrong_features": str(feature.id),
+                                                        "version": str(case.version)})
+    assert response.status_code == 302
+    session.refresh(case)
+    assert case.state == "infringement_confirmed"
+    answered = officer.get(location).get_data(as_text=True)
+    assert f'Wrong features: {feature.description} <span class="govuk-body-s app-customs-only">' in answered
+
+
+def test_photos_link_to_full_size_copies_served_under_the_thumbnails_rules(signed_in, session, world):
+    from PIL import Image
+
+    from registry.models import AuditEvent
+
+    officer = signed_in(world.officer)
+    case, location = detain_from_a_check(officer, session)
+    exif = Image.Exif()
+    exif[0x8825] = {2: (52.0, 31.0, 12.0)}  # GPS latitude: the original keeps it, the browser never gets it
+    photo = png_bytes(size=(2400, 1200), fmt="JPEG", exif=exif.tobytes())
+    officer.post(f"/cases/{case.id}/photos", {"photos": [(io.BytesIO(photo), "box.jpg")], "version": str(case.version)},
+                 content_type="multipart/form-data")
+    session.expire_all()
+    case = session.get(DetentionCase, case.id)
+    item = case.check.photos[0]
+    full = f"/cases/{case.id}/photos/{item.id}/full"
+    page = officer.get(location).get_data(as_text=True)
+    assert f'<a class="govuk-link app-full-size" href="{full}"><img src="/cases/{case.id}/photos/{item.id}"' in page
+
+    holder = signed_in(world.a.holder)
+    assert f'href="{full}"' in holder.get(location).get_data(as_text=True)
+    for client in (officer, holder):
+        response = client.get(full)
+        assert response.status_code == 200 and response.mimetype == "image/png"
+        assert "no-store" in response.headers["Cache-Control"]
+        shown = Image.open(io.BytesIO(response.get_data()))
+        assert shown.size == (2048, 1024)  # full size, up to 2048 pixels a side
+        assert not shown.getexif() and "exif" not in shown.info
+    assert session.scalars(select(AuditEvent.action).order_by(AuditEvent.seq.desc())).first() == "case.photo_view"
+    assert signed_in(world.b.holder).get(full).status_code == 404  # another holder: no such case
+    assert officer.get(f"/cases/{case.id}/photos/999999/full").status_code == 404
+
+    # The check page links the photo and the registered image it matched, each to its full size.
+    check = session.get(Check, case.check_id)
+    check.suggestions[0].evidence = [{"photo": 1, "reference_image_id": world.a.image.id, "method": "orb",
+                                      "inliers": 12, "polygon": [[10, 10], [200, 10], [200, 200], [10, 200]]}]
+    session.commit()
+    page = officer.get(f"/checks/{check.id}").get_data(as_text=True)
+    check_full = f"/images/checks/{check.id}/photos/{item.id}"
+    assert f'<a class="govuk-link app-full-size" href="{check_full}">' in page
+    assert (f'<a class="govuk-link app-full-size" href="/images/{world.a.image.id}"><img '
+            f'src="/images/{world.a.image.id}/thumbnail"') in page
+    assert officer.get(check_full).status_code == 200 and signed_in(world.legal).get(check_full).status_code == 200
+    assert holder.get(check_full).status_code == 403  # checks are customs records, as their thumbnails
+    assert officer.get(f"/images/checks/{check.id + 1}/photos/{item.id}").status_code == 404
+
+    registered = f"/images/{world.a.image.id}"
+    assert holder.get(registered).status_code == 200 and officer.get(registered).status_code == 200
+    assert Image.open(io.BytesIO(holder.get(registered).get_data())).size == (120, 80)  # smaller: its own size
+    assert signed_in(world.b.holder).get(registered).status_code == 404  # as its thumbnail
+
+
+def test_small_consignment_objection_through_the_pages(signed_in, session, world):
+    """The officer records the declarant's objection and informs the holder; the holder, asked
+    whether proceedings have started (not for consent the declarant refused), says so."""
+    world.a.right.small_consignments = True
+    session.commit()
+    officer = signed_in(world.officer)
+    officer.post("/checks/new", LOOKALIKE)
+    check = session.scalars(select(Check).order_by(Check.id.desc())).first()
+    response = officer.post(f"/checks/{check.id}/detain", {
+        "suggestion_id": str(check.suggestions[0].id), "jurisdiction": "EU", "procedure": "small_consignment",
+        "legal_basis": "application", "office": "Hamburg customs office", "office_country": "DE",
+        "goods_description": "2 pairs of running shoes", "goods_quantity": "2", "goods_unit": "pairs"})
+    assert response.status_code == 302
+    case = session.scalars(select(DetentionCase)).one()
+    assert advance(officer, case, "notify").status_code == 302
+    session.refresh(case)
+    page = officer.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert "Wait for the rights holder&#39;s response" not in page and "Inform the rights holder" not in page
+    officer.post(f"/cases/{case.id}/declarant", {"answer": "objection", "version": str(case.version)})
+    session.refresh(case)
+    page = officer.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert "Inform the rights holder of the declarant&#39;s objection" in page
+    assert advance(officer, case, "inform_holder").status_code == 302
+    session.refresh(case)
+    assert case.state == "awaiting_response"
+
+    holder = signed_in(world.a.holder)
+    own = holder.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert "Have you started court proceedings about these goods?" in own
+    assert 'value="proceedings"' in own and 'value="extension"' not in own and 'value="infringement"' not in own
+    assert "consent_to_destruction" not in own
+    refused = holder.post(f"/cases/{case.id}/respond", {"answer": "proceedings", "version": str(case.version)})
+    assert refused.status_code == 400 and '<a href="#reasons">name the court and the reference' in refused.get_data(as_text=True)
+    response = holder.post(f"/cases/{case.id}/respond", {"answer": "proceedings", "reasons": "Landgericht Hamburg 312 O 1/27",
+                                                        "version": str(case.version)})
+    assert response.status_code == 302
+    session.refresh(case)
+    assert case.state == "court_proceedings"
+    answered = officer.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert "Court proceedings started" in answered and "312 O 1/27" in answered

@@ -40,7 +40,8 @@ OBJECT_IDS = {
 # denial decided before any lookup, not a leak.
 ROLE_DENIED_BLUEPRINTS = ("admin.", "checks.", "bulk.")
 ROLE_DENIED_ENDPOINTS = {"cases.detain", "cases.add_note", "cases.add_photos", "cases.add_sample",
-                         "cases.declarant_answer", "cases.return_sample", "evidence.export", "evidence.download"}
+                         "cases.declarant_answer", "cases.return_sample", "evidence.export", "evidence.download",
+                         "images.check_photo"}
 # The one write legal staff make: exporting evidence (tested in test_evidence.py).
 LEGAL_WRITES = {"evidence.export"}
 
