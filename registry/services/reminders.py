@@ -58,3 +58,51 @@ def _calendar_country(right: Right) -> str | None:
         return jurisdictions[0]
     organisation: Organisation = right.organisation
     return organisation.country if organisation else None
+
+
+# -- where a right stands (its product pages) -----------------------------------------------
+
+@dataclass(frozen=True)
+class Standing:
+    """Where a dated part of a right stands today: its customs protection, or its registration.
+
+    ``state`` is ``in_force``, ``ending`` (within the holder's reminder window, counted in
+    working days as the reminders count them), ``ended``, ``not_yet`` or ``not_recorded``."""
+
+    state: str
+    ends_on: date | None = None
+    working_days_left: int | None = None
+
+
+@dataclass(frozen=True)
+class RightStanding:
+    """A right as a product's pages show it: until when customs protect it, and its registration."""
+
+    right: Right
+    protection: Standing
+    registration: Standing
+
+
+def right_standing(right: Right, *, window_working_days: int = 30, today: date | None = None) -> RightStanding:
+    """Where ``right`` stands today; "ending" is within ``window_working_days``, counted on the
+    calendar the reminders count on, so that a page and a reminder say the same."""
+    today = today or local_today()
+    window = window_working_days
+    country = _calendar_country(right)
+
+    def ending(last_day: date) -> Standing:
+        if last_day < today:
+            return Standing("ended", last_day)
+        left = working_days_between(today, last_day, country)
+        return Standing("ending" if left <= window else "in_force", last_day, left)
+
+    until = right.protection_valid_until
+    if not (right.protection_number and right.protection_valid_from and until):
+        protection = Standing("not_recorded", until)
+    elif until >= today and right.protection_valid_from > today:
+        protection = Standing("not_yet", until)
+    else:
+        protection = ending(until)
+    expiry = right.registration_expiry
+    registration = ending(expiry) if expiry else Standing("not_recorded")
+    return RightStanding(right, protection, registration)

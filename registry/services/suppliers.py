@@ -67,3 +67,9 @@ def update_supplier(session: Session, actor: User, supplier_id: int,
 
 def delete_supplier(session: Session, actor: User, supplier_id: int) -> None:
     delete_record(session, actor, get_editable(session, actor, Supplier, supplier_id), "supplier")
+
+
+def authorised_suppliers(session: Session, organisation_id: int) -> list[Supplier]:
+    """The holder's authorised supply chain: who may make and ship its goods."""
+    return list(session.scalars(select(Supplier).where(Supplier.organisation_id == organisation_id)
+                                .order_by(Supplier.role, Supplier.name)))

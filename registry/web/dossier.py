@@ -22,7 +22,8 @@ from registry.services.reminders import protection_reminders
 from registry.services.tenancy import get_visible
 from registry.web.common import actor, blobs, commit, form_values, roles_required, image_bytes, upload_policy
 from registry.web.cases import profiles
-from registry.web.registry_browse import authorised_suppliers, right_standing
+from registry.services.suppliers import authorised_suppliers
+from registry.web.registry_browse import standing_of
 
 bp = Blueprint("dossier", __name__, url_prefix="/dossier")
 holder_only = roles_required(Role.HOLDER)
@@ -248,10 +249,10 @@ def new_product():
 def _product_page(item: Product, image_form: ImageForm):
     """The product with what customs see of it: its right's standing and the authorised
     supply chain; ``image_form`` is the upload form (as ``form``, its errors head the page)."""
-    suppliers = authorised_suppliers(item.organisation_id)
+    suppliers = authorised_suppliers(db.session, item.organisation_id)
     return render_template("dossier/product.html", product=item, image_form=image_form, form=image_form,
                            delete_form=ConfirmForm(), suppliers=suppliers,
-                           standing=right_standing(item.right) if item.right else None,
+                           standing=standing_of(item.right),
                            completeness=product_completeness(item, supplier_count=len(suppliers))), \
         400 if image_form.errors else 200
 
