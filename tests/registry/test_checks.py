@@ -3,6 +3,8 @@ decisions, and an engine that follows registry changes without a rebuild per che
 
 from __future__ import annotations
 
+import re
+
 import io
 from datetime import date, timedelta
 from decimal import Decimal
@@ -53,6 +55,18 @@ def test_genuine_declaration_is_released(signed_in, session, world):
                                            "declared_value": "35000"})
     assert response.status_code == 302
     assert session.scalars(select(Check)).one().suggestions[0].recommendation == "release"
+    # The decision area follows the suggestion: no red "Detain" beside a "release" result, but
+    # the officer, who decides, can still detain.
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    decision = page[page.index('id="decision"'):]
+    assert "The engine suggests:" in decision and re.search(r">\s*release\s*<", decision)
+    assert "govuk-button--warning" not in decision
+    assert "Detain the goods anyway and open a case" in decision
+    lookalike = client.post("/checks/new", LOOKALIKE)
+    page = client.get(lookalike.headers["Location"]).get_data(as_text=True)
+    decision = page[page.index('id="decision"'):]
+    assert re.search(r'class="govuk-button govuk-button--warning"[^>]*>Detain and open a case', decision)
+    assert "Detain the goods anyway" not in decision
 
 
 def test_unprotected_right_never_detains_and_says_why(signed_in, session, world):
