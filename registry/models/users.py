@@ -24,6 +24,10 @@ class Role(enum.StrEnum):
                 "legal": "Legal staff", "admin": "Administrator"}[self.value]
 
 
+#: Customs staff and administrators: they read every organisation's part of the registry.
+WHOLE_REGISTRY_ROLES = frozenset({Role.OFFICER, Role.LEGAL, Role.ADMIN})
+
+
 class User(Timestamped, Base):
     __tablename__ = "users"
 
@@ -63,7 +67,7 @@ class User(Timestamped, Base):
 
     @property
     def sees_whole_registry(self) -> bool:
-        return self.role in (Role.OFFICER, Role.LEGAL, Role.ADMIN)
+        return self.role in WHOLE_REGISTRY_ROLES
 
     @property
     def sees_covert_features(self) -> bool:

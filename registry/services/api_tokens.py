@@ -12,14 +12,15 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import String, bindparam, case, cast, delete, func, literal, or_, select, update
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.util import identity_key
 
 from registry.models import ApiToken, IdempotentReply, User
+from registry.models.users import WHOLE_REGISTRY_ROLES
 from registry.models.base import as_utc
 from registry.models.dossier import GENERATION_COLUMN, note_generation
-from registry.services import audit
+from registry.services import audit, tenancy
 from registry.services.errors import NotFound, ValidationError
 
 PREFIX = "cgr_"
@@ -90,19 +91,37 @@ _BY_HASH = (select(_tokens.c.id.label("token_id"), _tokens.c.revoked_at, _tokens
                    GENERATION_COLUMN.label("registry_generation"), *_users.columns)
             .join_from(_tokens, _users, _users.c.id == _tokens.c.user_id)
             .where(_tokens.c.token_hash == bindparam("token_hash")))
+#: On PostgreSQL the lookup also sets the transaction's tenant (``tenancy``) from the token's own
+#: role and organisation, as ``tenancy.tenant_of`` its user would: every API request then
+#: needs no statement of its own to set it. A token that does not hold sets no tenant, and
+#: ``authenticate`` compares what was set with ``tenant_of`` the user, setting it again on any
+#: difference, so the database's line never rests on this expression alone.
+_TENANT_OF_TOKEN = case(
+    (or_(_tokens.c.revoked_at.is_not(None), _users.c.active.is_(False)), literal(tenancy.NO_TENANT)),
+    (_tokens.c.role.in_(sorted(role.value for role in WHOLE_REGISTRY_ROLES)), literal(tenancy.EVERY_TENANT)),
+    (_tokens.c.organisation_id.is_not(None), cast(_tokens.c.organisation_id, String)),
+    else_=literal(tenancy.NO_TENANT))
+_BY_HASH_SETTING_TENANT = _BY_HASH.add_columns(
+    func.set_config(tenancy.SETTING_NAME, _TENANT_OF_TOKEN, True).label("tenant_set"))
 _TOUCH = update(_tokens).where(_tokens.c.id == bindparam("token_id")).values(last_used_at=bindparam("now"))
 
 
 def authenticate(session: Session, secret: str) -> TokenUse | None:
-    """The token's use with its user, or None when the token is unknown, revoked or out of scope."""
+    """The token's use with its user, or None when the token is unknown, revoked or out of scope.
+
+    A token that holds binds ``session`` to its user's tenant (``tenancy.bind_actor``)."""
     if not secret.startswith(PREFIX) or len(secret) > 200:
         return None
     if session.autoflush:
         session.flush()  # as a query through the ORM would: the row read is the session's
-    row = session.execute(_BY_HASH, {"token_hash": _hash(secret)}).first()
-    if row is None or row.revoked_at is not None:
+    postgres = session.get_bind().dialect.name == "postgresql"
+    row = session.execute(_BY_HASH_SETTING_TENANT if postgres else _BY_HASH, {"token_hash": _hash(secret)}).first()
+    if row is None:
         return None
-    if not row.active or row.role.value != row.token_role or row.organisation_id != row.token_organisation_id:
+    if row.revoked_at is not None or not row.active or row.role.value != row.token_role \
+            or row.organisation_id != row.token_organisation_id:
+        if postgres and row.tenant_set != tenancy.NO_TENANT:
+            tenancy.bind(session, tenancy.NO_TENANT)  # whatever the lookup set, this request reaches nothing
         return None
     now = datetime.now(timezone.utc)
     last = as_utc(row.last_used_at)
@@ -110,7 +129,9 @@ def authenticate(session: Session, secret: str) -> TokenUse | None:
     note_generation(session, row.registry_generation)
     if touched:  # at most every five minutes: not a write per request
         session.execute(_TOUCH, {"token_id": row.token_id, "now": now})
-    return TokenUse(row.token_id, _loaded_user(session, row), touched)
+    user = _loaded_user(session, row)
+    tenancy.bind(session, tenancy.tenant_of(user), already_set=row.tenant_set if postgres else None)
+    return TokenUse(row.token_id, user, touched)
 
 
 def _loaded_user(session: Session, row) -> User:

@@ -77,7 +77,8 @@ def scoped(statement: Select[Any], actor: User, model: Any) -> Select[Any]:
 EVERY_TENANT = "*"
 #: The tenant of a request nobody has signed in to: no tenant row at all.
 NO_TENANT = ""
-_SETTING = text("SELECT set_config('registry.tenant', :tenant, true)")
+SETTING_NAME = "registry.tenant"
+_SETTING = text(f"SELECT set_config('{SETTING_NAME}', :tenant, true)")
 
 
 def tenant_of(actor: User | None) -> str:
@@ -89,14 +90,18 @@ def tenant_of(actor: User | None) -> str:
     return str(actor.organisation_id) if actor.organisation_id is not None else NO_TENANT
 
 
-def bind(session: Session, tenant: str) -> None:
-    """From now on, ``session``'s transactions reach only ``tenant``'s rows (this one included)."""
+def bind(session: Session, tenant: str, *, already_set: str | None = None) -> None:
+    """From now on, ``session``'s transactions reach only ``tenant``'s rows (this one included).
+
+    ``already_set``: what a statement of this transaction has just set the setting to itself
+    (the API token's lookup does, see ``api_tokens.authenticate``); when it is ``tenant``, no
+    statement is needed to set it again."""
     if isinstance(session, scoped_session):
         session = session()  # the request's own session, behind Flask-SQLAlchemy's proxy
     session.info["tenant"] = tenant
     if session.in_transaction():
         connection = session.connection()
-        if connection.dialect.name == "postgresql":
+        if connection.dialect.name == "postgresql" and already_set != tenant:
             connection.execute(_SETTING, {"tenant": tenant})
 
 

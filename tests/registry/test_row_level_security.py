@@ -227,3 +227,47 @@ def test_the_engine_is_never_built_from_one_tenants_view(postgres_only, app, wor
         references, _ = registry_references(db.session, app.extensions["blobs"])
         assert {r.name for r in references} >= {"ALPHA", "BETA"}
         db.session.remove()
+
+
+def test_the_token_lookup_sets_exactly_the_tenant_its_user_reaches(postgres_only, app, session, world):
+    """On PostgreSQL an API token's lookup sets the transaction's tenant in the same statement
+    (no second round trip per request); it must be the tenant ``tenant_of`` its user gives, and
+    a token that does not hold must leave the request reaching no tenant at all."""
+    from sqlalchemy import event, text
+    from sqlalchemy.orm import Session
+
+    secrets = {user.email: api_tokens.create_token(session, user, "system")[1]
+               for user in (world.officer, world.legal, world.a.holder, world.b.holder)}
+    revoked_token, revoked = api_tokens.create_token(session, world.a.holder, "old system")
+    api_tokens.revoke_token(session, world.a.holder, revoked_token.id)
+    moved = world.b.holder
+    moved_secret = api_tokens.create_token(session, moved, "moved system")[1]
+    session.commit()
+    statements = []
+    event.listen(db.engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+
+    def authenticate(secret):
+        with app.test_request_context("/api/v1/cases"), Session(db.engine) as fresh:
+            statements.clear()
+            found = api_tokens.authenticate(fresh, secret)
+            sent = len(statements)
+            setting = fresh.execute(text("SELECT current_setting('registry.tenant', true)")).scalar()
+            return found, sent, setting or ""
+
+    for user in (world.officer, world.legal, world.a.holder, world.b.holder):
+        with app.test_request_context("/api/v1/cases"), Session(db.engine) as first_use:
+            api_tokens.authenticate(first_use, secrets[user.email])  # notes last_used_at
+            first_use.commit()
+        found, sent, setting = authenticate(secrets[user.email])
+        assert found is not None and found.user.id == user.id
+        assert setting == tenancy.tenant_of(user), user.email
+        assert sent == 1, statements  # the lookup alone (the token was used moments ago: no touch)
+    assert authenticate(secrets[world.a.holder.email])[2] == str(world.a.organisation.id)
+
+    found, _, setting = authenticate(revoked)
+    assert found is None and setting == ""
+    # A role change ends the token: the lookup's own tenant (the token's, an organisation's) is undone.
+    session.execute(User.__table__.update().where(User.id == moved.id).values(role="officer"))
+    session.commit()
+    found, _, setting = authenticate(moved_secret)
+    assert found is None and setting == ""
