@@ -69,7 +69,13 @@ def screened_against(job: BulkJob) -> str:
 def index():
     return render_template("bulk/index.html", jobs=bulk.list_jobs(db.session, actor()), states=STATES,
                            fields=bulk.manifests.FIELDS, labels=bulk.manifests.FIELD_LABELS,
-                           max_mb=current_app.config["MAX_MANIFEST_BYTES"] // (1024 * 1024))
+                           max_size=_readable_size(current_app.config["MAX_MANIFEST_BYTES"]))
+
+
+def _readable_size(limit: int) -> str:
+    """A size limit as people say it: "1 GB", "500 MB"."""
+    mb = limit // (1024 * 1024)
+    return f"{mb // 1024} GB" if mb >= 1024 and mb % 1024 == 0 else f"{mb} MB"
 
 
 @bp.post("")

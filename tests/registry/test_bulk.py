@@ -420,6 +420,8 @@ def test_the_bulk_pages_speak_the_officers_words(app, session, world, blobs, eng
     # As if RQ workers ran the jobs: the page does not start the waiting one in a thread.
     app.config["REDIS_URL"] = "redis://127.0.0.1:1/0"
 
+    index = _PageParts(client.get("/bulk").get_data(as_text=True)).visible
+    assert "JSON Lines, UTF-8, up to 1 GB." in index  # not "1024 MB"
     before = _PageParts(client.get(f"/bulk/{waiting.id}").get_data(as_text=True)).visible
     assert "Screened against The registry as it is when screening starts: it is fixed then" in before
     assert "not yet fixed" not in before and "Columns used Not read yet" in before
