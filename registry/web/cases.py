@@ -28,7 +28,7 @@ from registry.mail import mailer_from_config
 from registry.services.errors import Conflict, Forbidden, NotFound, ValidationError
 from registry.services.profiles import load_profiles
 from registry.web.common import actor, blobs, commit, form_values, roles_required, upload_policy, uploaded_photos
-from registry.web.images import full_size, image_response
+from registry.web.images import full_size_response
 
 bp = Blueprint("cases", __name__)
 
@@ -342,7 +342,7 @@ def photo(case_id: int, photo_id: int):
 def photo_full_size(case_id: int, photo_id: int):
     """A photo of the detained goods at full size, under the thumbnail's rules."""
     item = _viewed_photo(case_id, photo_id)
-    return image_response(full_size(item.sha256), filename=f"case-{case_id}-photo-{item.position}.png")
+    return full_size_response(item.sha256, name=f"case-{case_id}-photo-{item.position}")
 
 
 @bp.get("/notices")

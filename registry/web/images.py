@@ -11,7 +11,7 @@ from registry.models import CheckPhoto, Role
 from registry.services import checks as check_service
 from registry.services.errors import NotFound
 from registry.services.products import get_image
-from registry.services.uploads import make_thumbnail
+from registry.services.uploads import make_display_copy
 from registry.web.common import actor, blobs, roles_required
 
 bp = Blueprint("images", __name__, url_prefix="/images")
@@ -21,20 +21,22 @@ bp = Blueprint("images", __name__, url_prefix="/images")
 FULL_SIZE = 2048
 
 
-def image_response(data: bytes, *, filename: str) -> Response:
-    """PNG bytes made by ``make_thumbnail``, sent as every image of the app is: never cached."""
-    response = Response(data, mimetype="image/png")
+def image_response(data: bytes, *, filename: str, mimetype: str = "image/png") -> Response:
+    """Re-encoded image bytes, sent as every image of the app is: never cached."""
+    response = Response(data, mimetype=mimetype)
     response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
     response.headers["Cache-Control"] = "private, no-store"
     return response
 
 
-def full_size(sha256: str) -> bytes:
-    """The stored original re-encoded as the thumbnails are (``make_thumbnail``: a plain PNG,
-    EXIF and GPS dropped), at most ``FULL_SIZE`` pixels a side: the original bytes never reach
-    the browser. Made on each look, as a thumbnail is made once: the originals passed the upload
-    checks, which bound what decoding them costs."""
-    return make_thumbnail(blobs().get(sha256), size=FULL_SIZE)
+def full_size_response(sha256: str, *, name: str) -> Response:
+    """The stored original re-encoded (``make_display_copy``: a JPEG, or a PNG where it has
+    transparency; EXIF and GPS dropped), at most ``FULL_SIZE`` pixels a side: the original bytes
+    never reach the browser. Made on each look, a few tenths of a second for a 12-megapixel
+    photo: the originals passed the upload checks, which bound what decoding them costs."""
+    data, mimetype = make_display_copy(blobs().get(sha256), size=FULL_SIZE)
+    extension = "png" if mimetype == "image/png" else "jpg"
+    return image_response(data, filename=f"{name}.{extension}", mimetype=mimetype)
 
 
 @bp.get("/<int:image_id>/thumbnail")
@@ -49,7 +51,7 @@ def thumbnail(image_id: int):
 def full_size_image(image_id: int):
     """A reference image at full size, for whoever may see its thumbnail."""
     image = get_image(db.session, actor(), image_id)
-    return image_response(full_size(image.sha256), filename=f"image-{image.id}.png")
+    return full_size_response(image.sha256, name=f"image-{image.id}")
 
 
 @bp.get("/checks/<int:check_id>/photos/<int:photo_id>")
@@ -61,4 +63,4 @@ def check_photo(check_id: int, photo_id: int):
     item = db.session.get(CheckPhoto, photo_id)
     if item is None or item.check_id != check.id:
         raise NotFound("photo")
-    return image_response(full_size(item.sha256), filename=f"check-{check.id}-photo-{item.position}.png")
+    return full_size_response(item.sha256, name=f"check-{check.id}-photo-{item.position}")

@@ -164,3 +164,24 @@ def test_a_page_reads_an_upload_only_one_byte_past_the_limit(app, signed_in, wor
                                         "photos": [(io.BytesIO(b"\xff\xd8" + bytes(limit + 10)), "big.jpg")]},
                         content_type="multipart/form-data")
     assert page.status_code == 400 and "larger than the limit" in page.get_data(as_text=True)
+
+
+def test_a_display_copy_is_a_jpeg_for_a_photo_and_keeps_a_logos_transparency():
+    from registry.services.uploads import inspect_image, make_display_copy
+
+    exif = Image.Exif()
+    exif[0x8825] = {2: (52.0, 31.0, 12.0)}  # GPS latitude
+    photo = io.BytesIO()
+    Image.new("RGB", (3000, 1500), (30, 120, 200)).save(photo, "JPEG", exif=exif.tobytes())
+    inspect_image(photo.getvalue(), max_bytes=25_000_000, max_pixels=50_000_000)
+    data, content_type = make_display_copy(photo.getvalue(), size=2048)
+    shown = Image.open(io.BytesIO(data))
+    assert (content_type, shown.format, shown.size) == ("image/jpeg", "JPEG", (2048, 1024))
+    assert not shown.getexif()
+
+    logo = io.BytesIO()
+    Image.new("RGBA", (400, 200), (200, 0, 0, 0)).save(logo, "PNG")  # fully transparent
+    data, content_type = make_display_copy(logo.getvalue(), size=2048)
+    shown = Image.open(io.BytesIO(data))
+    assert (content_type, shown.format, shown.size) == ("image/png", "PNG", (400, 200))
+    assert shown.convert("RGBA").getpixel((10, 10))[3] == 0  # still transparent, not black
