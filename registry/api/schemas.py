@@ -221,6 +221,8 @@ class CaseOut(Schema):
     legal_basis = fields.String()
     office = fields.String()
     office_country = fields.String()
+    office_region = fields.String(metadata={"description": "ISO 3166-2 region of the office whose public holidays "
+                                                           "the clock also skips (HH), or empty"})
     goods_description = fields.String()
     detained_on = fields.Date()
     notified_on = fields.Date(allow_none=True)

@@ -164,7 +164,7 @@ def _case_out(case):
     deadlines = [{"key": d.rule.key, "label": d.rule.label, "basis": d.rule.basis, "due": d.due, "met": d.met,
                   "extended": d.extended} for d in (case_service.case_deadlines(case, profile) if profile else [])]
     return {**{k: getattr(case, k) for k in ("id", "state", "jurisdiction", "procedure", "legal_basis", "office",
-                                             "office_country", "goods_description", "detained_on", "notified_on",
+                                             "office_country", "office_region", "goods_description", "detained_on", "notified_on",
                                              "check_id", "right_id", "organisation_id")}, "deadlines": deadlines}
 
 

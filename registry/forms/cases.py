@@ -26,6 +26,9 @@ class DetainForm(FlaskForm):
     office_country = fields.StringField("Country of the office", validators=[
         fields.DataRequired(message="Enter the office's country"), fields.parsed_by(v.parse_country)],
         widget=fields.GovTextInput(), description="Its public holidays are skipped when deadlines are counted.")
+    office_region = fields.text("Region of the office (optional)",
+                                hint="Where the region has public holidays of its own: its ISO 3166-2 code, "
+                                     "such as HH for Hamburg or BY for Bavaria. They are skipped too.")
     goods_description = fields.area("Goods detained")
     goods_quantity = fields.text("Quantity detained")
     goods_unit = fields.text("Unit")

@@ -30,6 +30,9 @@ class DetentionCase(Timestamped, Base):
     office: Mapped[str] = mapped_column(String(200))
     #: Whose public holidays the working-day deadlines skip.
     office_country: Mapped[str] = mapped_column(String(2))
+    #: The office's region within its country (ISO 3166-2 subdivision without the country, such
+    #: as HH for Hamburg) where regional public holidays apply; empty for the national calendar.
+    office_region: Mapped[str] = mapped_column(String(10), default="", server_default="")
     goods_description: Mapped[str] = mapped_column(Text)
     goods_quantity: Mapped[float | None] = mapped_column(Numeric(14, 3))
     goods_unit: Mapped[str] = mapped_column(String(20), default="")

@@ -48,33 +48,42 @@ _REGION_FALLBACK = {"EU": None}
 
 
 @lru_cache(maxsize=64)
-def _calendar(country: str | None, year: int) -> frozenset[date]:
+def _calendar(country: str | None, year: int, region: str = "") -> frozenset[date]:
     if not country or country in _REGION_FALLBACK:
         return frozenset()
     try:
-        return frozenset(holidays.country_holidays(country, years=year).keys())
+        return frozenset(holidays.country_holidays(country, subdiv=region or None, years=year).keys())
     except (NotImplementedError, KeyError):
         return frozenset()
 
 
-def is_working_day(day: date, country: str | None) -> bool:
-    return day.weekday() < 5 and day not in _calendar(country, day.year)
+def regions_of(country: str) -> tuple[str, ...]:
+    """The regions of ``country`` with public holidays of their own (ISO 3166-2 subdivision
+    codes without the country: HH, BY, ...), as the ``holidays`` package knows them."""
+    return tuple(code for code in holidays.list_supported_countries().get(country, ())
+                 if code.isascii() and code.isalnum() and len(code) <= 10 and code.upper() == code)
 
 
-def working_days_between(start: date, end: date, country: str | None) -> int:
+def is_working_day(day: date, country: str | None, region: str = "") -> bool:
+    return day.weekday() < 5 and day not in _calendar(country, day.year, region)
+
+
+def working_days_between(start: date, end: date, country: str | None, region: str = "") -> int:
     """Working days after ``start`` up to and including ``end`` (0 when end <= start)."""
     count, day = 0, start
     while day < end:
         day += timedelta(days=1)
-        if is_working_day(day, country):
+        if is_working_day(day, country, region):
             count += 1
     return count
 
 
-def add_working_days(start: date, days: int, country: str | None) -> date:
+def add_working_days(start: date, days: int, country: str | None, region: str = "") -> date:
+    """The day ``days`` working days after ``start``, skipping weekends and the public holidays
+    of ``country`` (and of its ``region``, where given)."""
     day, remaining = start, days
     while remaining > 0:
         day += timedelta(days=1)
-        if is_working_day(day, country):
+        if is_working_day(day, country, region):
             remaining -= 1
     return day

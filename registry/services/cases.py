@@ -27,7 +27,7 @@ from registry.services.auth import require_role
 from registry.services.calendar import add_working_days, local_date, local_today
 from registry.services.errors import Conflict, Forbidden, NotFound, ValidationError
 from registry.services.profiles import DeadlineRule, Profile
-from registry.services.validation import FieldCollector, parse_country
+from registry.services.validation import FieldCollector, parse_country, parse_region
 
 STATES = {
     "detained": "Detained",
@@ -214,6 +214,10 @@ def open_detention(session: Session, actor: User, profiles: Mapping[str, Profile
         # its author's hands at once, with its first deadline a day away.
         fields.errors["office"] = f"you open cases for your own office, {actor.office}"
     fields.attempt("office_country", lambda: parse_country(raw.get("office_country") or "", "office_country"))
+    values["office_region"] = ""
+    if values.get("office_country") and raw.get("office_region"):
+        fields.attempt("office_region", lambda: parse_region(raw["office_region"], values["office_country"],
+                                                             "office_region"))
     values["goods_description"] = str(raw.get("goods_description") or check.description or "").strip()
     if not values["goods_description"]:
         fields.errors["goods_description"] = "describe the goods detained"
@@ -512,7 +516,7 @@ def case_deadlines(case: DetentionCase, profile: Profile) -> list[Deadline]:
             days = rule.perishable_days if case.procedure == "perishable" and rule.perishable_days else rule.days
             if rule.extension_days and case.extension_granted_on is not None and case.procedure != "perishable":
                 days, extended = days + rule.extension_days, True
-            due = (add_working_days(start, days, case.office_country) if rule.unit == "working"
+            due = (add_working_days(start, days, case.office_country, case.office_region) if rule.unit == "working"
                    else start + timedelta(days=days))
         met = _met(case, rule)
         deadlines.append(Deadline(rule, due, met, extended, ended=not met and case.state in SETTLED_STATES))

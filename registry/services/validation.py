@@ -112,6 +112,27 @@ def parse_country(value: str, field: str = "country") -> str:
     return country.alpha_2
 
 
+def parse_region(value: str, country: str, field: str = "region") -> str:
+    """A region of ``country`` with public holidays of its own, given as its ISO 3166-2 code
+    with or without the country (DE-HH or HH); returns the code without the country ("" when
+    none is given)."""
+    from registry.services.calendar import regions_of
+
+    text = str(value or "").strip().upper()
+    if not text:
+        return ""
+    if text.startswith(f"{country}-"):
+        text = text[len(country) + 1:]
+    known = regions_of(country)
+    if text not in known:
+        if not known:
+            raise ValidationError({field: f"{country}'s public holidays are the same everywhere: leave the region "
+                                          "empty"})
+        raise ValidationError({field: f"'{value}' is not a region of {country} with holidays of its own "
+                                      f"(one of: {', '.join(known)})"})
+    return text
+
+
 def parse_countries(value: str | Iterable[str] | None, field: str = "countries") -> list[str]:
     return _unique(parse_country(item, field) for item in split_list(value))
 

@@ -397,12 +397,14 @@ def test_small_consignment_objection_through_the_pages(signed_in, session, world
     officer = signed_in(world.officer)
     officer.post("/checks/new", LOOKALIKE)
     check = session.scalars(select(Check).order_by(Check.id.desc())).first()
+    assert "Region of the office (optional)" in officer.get(f"/checks/{check.id}/detain").get_data(as_text=True)
     response = officer.post(f"/checks/{check.id}/detain", {
         "suggestion_id": str(check.suggestions[0].id), "jurisdiction": "EU", "procedure": "small_consignment",
-        "legal_basis": "application", "office": "Hamburg customs office", "office_country": "DE",
+        "legal_basis": "application", "office": "Hamburg customs office", "office_country": "DE", "office_region": "HH",
         "goods_description": "2 pairs of running shoes", "goods_quantity": "2", "goods_unit": "pairs"})
     assert response.status_code == 302
     case = session.scalars(select(DetentionCase)).one()
+    assert "Hamburg customs office (DE-HH)" in officer.get(f"/cases/{case.id}").get_data(as_text=True)
     assert advance(officer, case, "notify").status_code == 302
     session.refresh(case)
     page = officer.get(f"/cases/{case.id}").get_data(as_text=True)

@@ -304,6 +304,40 @@ def test_standard_procedure_records_proceedings_only_after_confirmation(session,
         cases.advance(session, world.officer, case.id, "start_proceedings", today=date(2026, 12, 22))
 
 
+def test_a_regional_holiday_of_the_office_is_skipped(session, world, check):
+    """Bavaria keeps Epiphany (6 January) as a public holiday; Germany as a whole does not. A
+    case of a Munich office counts around it; one without a region does not."""
+    raw = {"jurisdiction": "EU", "procedure": "standard", "legal_basis": "application",
+           "office": "Munich customs office", "office_country": "DE"}
+    for region in ("HB-X", "XX", "FR-75"):
+        with pytest.raises(ValidationError) as refused:
+            cases.open_detention(session, world.officer, PROFILES, check.id, {**raw, "office_region": region},
+                                 today=date(2026, 12, 18))
+        assert "not a region of DE" in refused.value.errors["office_region"]
+        assert "one of: BB, BE, BW, BY" in refused.value.errors["office_region"]
+        session.rollback()
+    case = cases.open_detention(session, world.officer, PROFILES, check.id, {**raw, "office_region": "de-by"},
+                                today=date(2026, 12, 18))
+    session.commit()
+    assert case.office_region == "BY"
+    cases.advance(session, world.officer, case.id, "notify", today=date(2026, 12, 21))
+    session.commit()
+    # Ten working days from Monday 21 December 2026: 24-26 December and 1 January are not
+    # counted anywhere in Germany, 6 January only in Bavaria.
+    assert due_dates(case)["holder_response"] == date(2027, 1, 7)
+    case.office_region = ""
+    assert due_dates(case)["holder_response"] == date(2027, 1, 6)
+
+
+def test_a_region_is_refused_where_the_country_has_one_calendar(session, world, check):
+    with pytest.raises(ValidationError) as refused:
+        cases.open_detention(session, world.officer, PROFILES, check.id, {
+            "jurisdiction": "EU", "procedure": "standard", "legal_basis": "application",
+            "office": "Luxembourg customs office", "office_country": "LU", "office_region": "LU-CA"},
+            today=date(2026, 12, 18))
+    assert "the same everywhere" in refused.value.errors["office_region"]
+
+
 def test_us_deadlines(session, world, check):
     check.created_at = datetime(2026, 11, 23, 9, tzinfo=timezone.utc)  # presented on a Monday
     session.commit()
