@@ -340,8 +340,13 @@ def _refusal(case: DetentionCase, action: str, profile: Profile | None, today: d
     if action == "confirm_infringement" and small:
         return ("in the small-consignment procedure the rights holder says only whether court proceedings "
                 "have started")
-    if action == "start_proceedings" and case.state == "awaiting_response" and not small:
-        return "the rights holder must confirm the infringement before proceedings are recorded"
+    if action == "start_proceedings" and case.state == "awaiting_response":
+        if not small:
+            return "the rights holder must confirm the infringement before proceedings are recorded"
+        period = holder_period(case, profile)
+        if period is not None and period.due is not None and today > period.due:
+            return (f"the rights holder's period ended on {period.due:%d %B %Y} without notice of proceedings: "
+                    "the goods are to be released (Art. 26(9))")
     if action == "destroy" and case.state == "notified" and case.procedure != SMALL_CONSIGNMENT:
         return "the rights holder must confirm the infringement before the goods are destroyed"
     if action == "destroy" and profile is not None and consent_applies(case, profile) \
@@ -436,7 +441,7 @@ def _notify_holder(session: Session, actor: User, case: DetentionCase,
         instruction = PROCEEDINGS_INSTRUCTION
     text = (f"{deadline.label} by {deadline.due:%A %d %B %Y} ({deadline.rule.basis})"
             if deadline is not None and deadline.due is not None else "see the case")
-    record_notices(session, actor, case, profile, text, instruction=instruction)
+    record_notices(session, actor, case, profile, text, instruction=instruction, disclose=action == "notify")
 
 
 def _event(session: Session, actor: User | None, case: DetentionCase, action: str, source: str, target: str, *,
@@ -491,14 +496,23 @@ class Deadline:
         return "open" if self.due is not None else "not started"
 
 
+#: Starts that are a step of the timeline: the event that records it, whose day it is.
+_EVENT_STARTS = {"declarant_objected": "declarant_objection", "holder_informed": "inform_holder"}
+
+
 def _start(case: DetentionCase, start: str) -> date | None:
-    if start == "holder_informed":
-        return next((date.fromisoformat(event.details["on"]) for event in case.events
-                     if event.action == "inform_holder" and (event.details or {}).get("on")), None)
+    if start in _EVENT_STARTS:
+        event = next((e for e in case.events if e.action == _EVENT_STARTS[start]), None)
+        if event is None:
+            return None
+        on = (event.details or {}).get("on")
+        return date.fromisoformat(on) if on else local_date(event.at)
     return {"presented": case.presented_on, "detained": case.detained_on, "notified": case.notified_on}[start]
 
 
 def _met(case: DetentionCase, rule: DeadlineRule) -> bool:
+    if rule.deemed_consent and case.declarant_consent:
+        return True  # the declarant answered (or was deemed to): their period is over
     if not rule.met_by:
         return False
     return any(event.action in rule.met_by for event in case.events) or \
@@ -743,9 +757,11 @@ def record_declarant_answer(session: Session, actor: User, case_id: int, answer:
                        "consent to destruction is deemed given (open the case again to see it recorded)")
     with _claimed(session, case):
         case.declarant_consent = DECLARANT_ANSWERS[answer]
+        # The day is kept with the answer: an objection starts a clock of its own (``_start``).
         _event(session, actor, case, f"declarant_{answer}", case.state, case.state,
                note=note or ("The declarant consents to destruction." if answer == "consent"
-                             else "The declarant objects to destruction."))
+                             else "The declarant objects to destruction."),
+               details={"on": today.isoformat()})
     return case
 
 

@@ -46,15 +46,24 @@ PROCEEDINGS_INSTRUCTION = ("The declarant objects to the destruction of these go
                            "before the deadline, with the court and its reference; otherwise the goods are released.")
 
 
+#: What informing a small consignment's holder of the declarant's objection discloses beyond the
+#: goods: nothing unasked. Customs tell the quantity and nature of the goods (Art. 26(8)); the
+#: parties' names and addresses only when the holder asks (and Art. 17(4) does not apply, 26(2)).
+SMALL_CONSIGNMENT_BASIS = "Art. 26(8): the quantity and nature of the goods"
+
+
 def record_notices(session: Session, actor: User | None, case: DetentionCase, profile: Profile,
-                   deadline_text: str, *, instruction: str | None = None) -> list[Notice]:
+                   deadline_text: str, *, instruction: str | None = None, disclose: bool = True) -> list[Notice]:
     """Write a notice for each of the holder's contacts (or one in-app notice without any);
-    ``instruction`` says what the holder is asked to do (by default: answer the detention)."""
+    ``instruction`` says what the holder is asked to do (by default: answer the detention), and
+    ``disclose`` whether the profile's declaration fields are disclosed with it (a small
+    consignment's holder gets none of them)."""
     if case.organisation is None:
         return []  # an ex officio case without a known right holder: nobody to notify here
     check = case.check
     disclosed = {}
-    for field in profile.disclose_fields:
+    basis = profile.disclose_basis if disclose else SMALL_CONSIGNMENT_BASIS
+    for field in profile.disclose_fields if disclose else ():
         value = getattr(check, field, None)
         if value not in (None, "", []):
             disclosed[field] = plain_number(value)
@@ -62,14 +71,14 @@ def record_notices(session: Session, actor: User | None, case: DetentionCase, pr
         f"Customs have detained goods that may infringe your right {case.right.label if case.right else ''}.",
         "",
         f"Case: #{case.id} ({profile.name})",
-        f"Goods: {case.goods_description}" + (f", {case.goods_quantity:g} {case.goods_unit}".rstrip()
+        f"Goods: {case.goods_description}" + (f", {plain_number(case.goods_quantity)} {case.goods_unit}".rstrip()
                                               if case.goods_quantity is not None else ""),
         f"Detained on: {case.detained_on.isoformat()} by {case.office}",
         f"Photos: {len(check.photos)} (in the case, signed-in holders only)",
         f"Your deadline: {deadline_text}",
     ]
     if disclosed:
-        lines += ["", f"Disclosed to you under {profile.disclose_basis}:"]
+        lines += ["", f"Disclosed to you under {basis}:"]
         lines += [f"  {FIELD_LABELS.get(k, k)}: {v}" for k, v in disclosed.items()]
     lines += ["", instruction or ANSWER_INSTRUCTION]
     body = "\n".join(lines)
@@ -79,7 +88,7 @@ def record_notices(session: Session, actor: User | None, case: DetentionCase, pr
     for contact in contacts:
         notice = Notice(case_id=case.id, organisation_id=case.organisation_id,
                         recipient=contact.email if contact else "", subject=subject, body=body,
-                        disclosed={"fields": disclosed, "basis": profile.disclose_basis},
+                        disclosed={"fields": disclosed, "basis": basis},
                         delivery="pending" if contact else "in-app")
         session.add(notice)
         notices.append(notice)
@@ -87,7 +96,7 @@ def record_notices(session: Session, actor: User | None, case: DetentionCase, pr
     audit.record(session, actor, "case.disclose", object_type="case", object_id=case.id,
                  organisation_id=case.organisation_id,
                  after={"to": [n.recipient or "in-app" for n in notices], "fields": sorted(disclosed),
-                        "basis": profile.disclose_basis})
+                        "basis": basis})
     return notices
 
 

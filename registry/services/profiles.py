@@ -10,8 +10,8 @@ from pathlib import Path
 DEFAULT_FILE = Path(__file__).resolve().parent.parent / "profiles" / "jurisdictions.json"
 UNITS = ("working", "calendar")
 #: What starts a deadline: the goods presented or detained, the parties notified, or (a small
-#: consignment whose declarant objected) the rights holder informed of the objection.
-STARTS = ("presented", "detained", "notified", "holder_informed")
+#: consignment) the declarant's objection recorded and the rights holder informed of it.
+STARTS = ("presented", "detained", "notified", "declarant_objected", "holder_informed")
 
 
 @dataclass(frozen=True)

@@ -408,11 +408,12 @@ def test_small_consignment_objection_through_the_pages(signed_in, session, world
     assert advance(officer, case, "notify").status_code == 302
     session.refresh(case)
     page = officer.get(f"/cases/{case.id}").get_data(as_text=True)
-    assert "Wait for the rights holder&#39;s response" not in page and "Inform the rights holder" not in page
+    assert "Wait for the rights holder&#39;s response</button>" not in page
+    assert "Inform the rights holder of the declarant&#39;s objection</button>" not in page
     officer.post(f"/cases/{case.id}/declarant", {"answer": "objection", "version": str(case.version)})
     session.refresh(case)
     page = officer.get(f"/cases/{case.id}").get_data(as_text=True)
-    assert "Inform the rights holder of the declarant&#39;s objection" in page
+    assert "Inform the rights holder of the declarant&#39;s objection</button>" in page
     assert advance(officer, case, "inform_holder").status_code == 302
     session.refresh(case)
     assert case.state == "awaiting_response"

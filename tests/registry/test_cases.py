@@ -236,6 +236,13 @@ def test_small_consignment_objection_informs_the_holder_who_has_ten_working_days
     session.rollback()
     cases.record_declarant_answer(session, world.officer, case.id, "objection", today=date(2026, 12, 23))
     session.commit()
+    # From the objection, customs must inform the holder at once: a clock runs for that, and
+    # the declarant's own period is over (not left open, or overdue, for ever).
+    upcoming = cases.next_deadline(case, PROFILES["EU"], date(2026, 12, 23))
+    assert upcoming.rule.key == "inform_holder_of_objection" and upcoming.due == date(2026, 12, 24)
+    assert upcoming.overdue(date(2026, 12, 28))  # the next working day passed
+    views = next(d for d in cases.case_deadlines(case, PROFILES["EU"]) if d.rule.key == "small_consignment_views")
+    assert views.status(date(2027, 2, 1)) == "met"
     with pytest.raises(Conflict, match="objected"):
         cases.advance(session, world.officer, case.id, "destroy", today=date(2026, 12, 28), note="certificate V-1")
     session.rollback()
@@ -249,8 +256,13 @@ def test_small_consignment_objection_informs_the_holder_who_has_ten_working_days
     period = cases.holder_period(case, PROFILES["EU"])
     assert period.rule.key == "small_consignment_proceedings" and period.due == date(2027, 1, 12)
     assert cases.next_deadline(case, PROFILES["EU"], date(2026, 12, 29)) == period
+    assert next(d for d in cases.case_deadlines(case, PROFILES["EU"])
+                if d.rule.key == "inform_holder_of_objection").met
     notice = session.scalars(select(Notice).where(Notice.case_id == case.id)).first()
     assert notice is not None and "objects to the destruction" in notice.body and "12 January 2027" in notice.body
+    # Only the quantity and nature of the goods (Art. 26(8)); nothing of the declaration unasked.
+    assert "Goods: running shoes, 200 pairs" in notice.body and "Disclosed to you" not in notice.body
+    assert notice.disclosed == {"fields": {}, "basis": "Art. 26(8): the quantity and nature of the goods"}
     # The holder answers that proceedings have started (naming them), not "infringement" or "extension".
     assert cases.holder_answers(case) == ("proceedings", "genuine")
     for raw, field in (({"answer": "infringement", "reasons": "fake"}, "answer"),
@@ -280,6 +292,9 @@ def test_small_consignment_goods_are_released_when_the_holder_stays_silent(sessi
     session.commit()
     period = cases.holder_period(case, PROFILES["EU"])
     assert not period.overdue(date(2027, 1, 12)) and period.overdue(date(2027, 1, 13))  # customs must release
+    with pytest.raises(Conflict, match="period ended on 12 January 2027 without notice of proceedings"):
+        cases.advance(session, world.officer, case.id, "start_proceedings", today=date(2027, 1, 13))
+    session.rollback()
     with pytest.raises(Conflict, match="deadline for your answer passed"):
         cases.respond(session, world.a.holder, case.id, {"answer": "proceedings", "reasons": "late"},
                       profiles=PROFILES, today=date(2027, 1, 13))
