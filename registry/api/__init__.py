@@ -24,6 +24,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from registry.api.parsing import READS_QUERY
 from registry.api.ratelimit import TokenRateLimit
+from registry.api.ratelimit import parsed as parsed_limits
 from registry.extensions import csrf, db, limiter
 from registry.models import IdempotentReply
 from registry.services import api_tokens
@@ -306,6 +307,11 @@ def init_api(app: Flask) -> None:
         "components": {"securitySchemes": {"token": {"type": "http", "scheme": "bearer"}}},
         "security": [{"token": []}],
     })
+    try:  # a limit that cannot be read stops the start, rather than failing every API request
+        parsed_limits(app.config["API_RATE_LIMIT"])
+    except ValueError:
+        raise ValueError(f"API_RATE_LIMIT {app.config['API_RATE_LIMIT']!r} is not a rate limit such as "
+                         "'6000 per minute' or '100/second;6000/hour'") from None
     app.extensions["api_rate_limit"] = TokenRateLimit(app.config["RATELIMIT_STORAGE_URI"])
     api = RegistryApi(app)
     from registry.api.schemas import DecimalText, Upload

@@ -53,22 +53,46 @@ class TokenRateLimit:
 
     def hit(self, limits_text: str, key: str) -> int | None:
         """Count one request for ``key``. None when it may go ahead; otherwise the seconds
-        until the window that refused it frees a request (for Retry-After)."""
+        until every window that is full frees a request (for Retry-After)."""
         items = parsed(limits_text)
-        if time.monotonic() >= self._shared_down_until:
-            try:
-                return self._hit(self._shared, items, key)
-            except StorageError as exc:
-                with self._lock:
-                    self._shared_down_until = time.monotonic() + STORE_RETRY_SECONDS
-                log.warning("rate-limit store unreachable (%s); counting in this process for %.0f s",
-                            exc, STORE_RETRY_SECONDS)
-        return self._hit(self._local, items, key)
+        down_until = self._shared_down_until
+        if down_until:
+            # The store failed lately. Once its retry delay has passed, one request asks it
+            # again; the others keep counting here meanwhile, rather than all waiting on a
+            # store that may still hang until its timeout.
+            with self._lock:
+                if self._shared_down_until == 0.0:
+                    down_until = 0.0  # another request found it back
+                elif time.monotonic() < self._shared_down_until:
+                    return self._hit(self._local, items, key)
+                else:
+                    self._shared_down_until = time.monotonic() + STORE_RETRY_SECONDS  # this one probes
+        try:
+            refused = self._hit(self._shared, items, key)
+        except StorageError as exc:
+            with self._lock:
+                self._shared_down_until = time.monotonic() + STORE_RETRY_SECONDS
+            log.warning("rate-limit store unreachable (%s); counting in this process for %.0f s",
+                        exc, STORE_RETRY_SECONDS)
+            return self._hit(self._local, items, key)
+        if down_until:
+            with self._lock:
+                self._shared_down_until = 0.0
+        return refused
 
     @staticmethod
     def _hit(limiter: FixedWindowRateLimiter, items: tuple[RateLimitItem, ...], key: str) -> int | None:
+        refused = False
         for item in items:
             if not limiter.hit(item, key):
-                reset_at, _remaining = limiter.get_window_stats(item, key)
-                return max(1, math.ceil(reset_at - time.time()))
-        return None
+                refused = True
+                break
+        if not refused:
+            return None
+        # Every full window must free a request: a retry after the shortest one only is refused
+        # again (and counted). The store gives whole seconds (Redis TTL): one more covers it.
+        now = time.time()
+        waits = [min(math.ceil(stats.reset_time - now) + 1, item.get_expiry() + 1)
+                 for item, stats in ((item, limiter.get_window_stats(item, key)) for item in items)
+                 if stats.remaining <= 0]
+        return max(1, max(waits, default=1))
