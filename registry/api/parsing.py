@@ -50,15 +50,45 @@ def _utf8(data: bytes) -> str:
         raise json.JSONDecodeError(f"Bytes decoding error : {exc.reason}", doc=str(exc.object), pos=exc.start) from exc
 
 
-def _object_of_unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    """A JSON object, refused when it names a key twice: which of the two values a program
-    reads differs from one JSON library to the next, so the request is ambiguous."""
-    found = dict(pairs)
+class _JsonObject(dict):
+    """A JSON object as read, with the keys it named more than once (``repeated``)."""
+
+    repeated: tuple[str, ...] = ()
+
+
+def _json_object(pairs: list[tuple[str, Any]]) -> _JsonObject:
+    found = _JsonObject(pairs)
     if len(found) != len(pairs):
         seen: set[str] = set()
-        repeated = {key for key, _ in pairs if key in seen or seen.add(key)}
-        raise ma.ValidationError({key: ["Given more than once; it takes one value."] for key in sorted(repeated)})
+        found.repeated = tuple(sorted({key for key, _ in pairs if key in seen or seen.add(key)}))
     return found
+
+
+def _repeated_within(value: Any) -> list[str]:
+    """The keys named twice in any object inside ``value``."""
+    if isinstance(value, _JsonObject):
+        return [*value.repeated, *(key for item in value.values() for key in _repeated_within(item))]
+    if isinstance(value, list):
+        return [key for item in value for key in _repeated_within(item)]
+    return []
+
+
+def _refuse_repeated_keys(body: Any) -> None:
+    """A JSON object that names a key twice is refused, naming it (nested ones under the field
+    that holds them): which of the two values a program reads differs from one JSON library to
+    the next, so the request is ambiguous. Judged once the whole body has been read, so that a
+    body that is not JSON at all is told so first."""
+    errors: dict[str, list[str]] = {}
+    if isinstance(body, _JsonObject):
+        for key in body.repeated:
+            errors[key] = ["Given more than once; it takes one value."]
+        for key, value in body.items():
+            if nested := _repeated_within(value):
+                errors.setdefault(key, []).append(f"Names {', '.join(sorted(set(nested)))} more than once.")
+    elif nested := _repeated_within(body):
+        errors["json"] = [f"An object names {', '.join(sorted(set(nested)))} more than once."]
+    if errors:
+        raise ma.ValidationError(errors)
 
 
 class ApiParser(FlaskParser):
@@ -92,7 +122,7 @@ class ApiParser(FlaskParser):
 
     def _raw_load_json(self, req) -> Any:
         try:
-            return json.loads(_utf8(req.get_data(cache=True)), object_pairs_hook=_object_of_unique_keys)
+            body = json.loads(_utf8(req.get_data(cache=True)), object_pairs_hook=_json_object)
         except json.JSONDecodeError:
             raise  # webargs' own answer: an empty body is no body, anything else a 400
         except ValueError as exc:  # a number past the int-string conversion limit
@@ -100,6 +130,8 @@ class ApiParser(FlaskParser):
                 "Invalid JSON body.", f"A number has more than {sys.get_int_max_str_digits()} digits."]})
         except RecursionError as exc:
             abort(400, exc=exc, messages={"json": ["Invalid JSON body.", "The body is nested too deeply."]})
+        _refuse_repeated_keys(body)
+        return body
 
     # -- repeated values ---------------------------------------------------------------------
 

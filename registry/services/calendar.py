@@ -9,11 +9,14 @@ timestamp turned into a date goes through ``local_today`` and ``local_date``.
 
 from __future__ import annotations
 
+import logging
 from datetime import date, datetime, timedelta, timezone, tzinfo
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
+
+log = logging.getLogger(__name__)
 
 _local_zone: tzinfo = timezone.utc
 
@@ -54,6 +57,12 @@ def _calendar(country: str | None, year: int, region: str = "") -> frozenset[dat
     try:
         return frozenset(holidays.country_holidays(country, subdiv=region or None, years=year).keys())
     except (NotImplementedError, KeyError):
+        if region:
+            # A region checked when its case was opened, no longer known (a later holidays
+            # release renamed it): the country's own holidays still count, not none at all.
+            log.warning("no public holidays known for region %s of %s; counting %s's national ones",
+                        region, country, country)
+            return _calendar(country, year)
         return frozenset()
 
 

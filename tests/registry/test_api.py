@@ -548,6 +548,13 @@ def test_json_object_naming_a_key_twice_is_refused(api, world, token_for, sessio
                          422, "validation_failed")
     assert error["details"] == {"declared_brand": ["Given more than once; it takes one value."]}
     assert session.scalar(select(func.count(Check.id))) == before
+    # Inside another field: named under that field, not as a top-level one.
+    nested = b'{"declared_brand": "A1pha", "extra": {"k": 1, "k": 2}}'
+    error = assert_error(api("post", "/api/v1/screenings", officer, data=nested, content_type="application/json"), 422)
+    assert set(error["details"]) == {"extra"} and "Names k more than once." in error["details"]["extra"]
+    # A body that is not JSON after a repeated key is told it is not JSON.
+    broken = b'{"k": 1, "k": 2}, this is not JSON'
+    assert_error(api("post", "/api/v1/screenings", officer, data=broken, content_type="application/json"), 400)
     ok = api("post", "/api/v1/screenings", officer, data=b'{"declared_brand": "A1pha", "description": "shoes"}',
              content_type="application/json")
     assert ok.status_code == 201

@@ -685,3 +685,11 @@ def test_the_clock_counts_the_offices_days_not_the_servers(session, world, check
     dates = due_dates(case)
     assert dates["detention_decision"] == date(2026, 12, 1) and dates["notify"] == date(2026, 12, 1)
     assert dates["detention_limit"] == date(2026, 12, 23)
+
+
+def test_a_region_no_longer_known_keeps_the_national_holidays():
+    from registry.services.calendar import add_working_days
+
+    # As if a later release of the holidays package had dropped the stored region's code.
+    assert add_working_days(date(2026, 12, 18), 10, "DE", "XX") == add_working_days(date(2026, 12, 18), 10, "DE")
+    assert add_working_days(date(2026, 12, 18), 10, "DE") == date(2027, 1, 5)  # Christmas, New Year skipped
