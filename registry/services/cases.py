@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import exists, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -161,9 +161,22 @@ def get_case(session: Session, actor: User, case_id: int) -> DetentionCase:
     case = session.get(DetentionCase, case_id)
     if case is None:
         raise NotFound(f"case {case_id}")
-    if actor.role == Role.HOLDER and (case.organisation_id is None or case.organisation_id != actor.organisation_id):
+    if actor.role == Role.HOLDER and (case.organisation_id is None or case.organisation_id != actor.organisation_id
+                                      or not _told_to_holder(case)):
         raise NotFound(f"case {case_id}")
     return case
+
+
+def _told_to_holder(case: DetentionCase) -> bool:
+    """Whether the rights holder may know of the detention: always, except for a small
+    consignment, whose holder is not notified (Art. 26(2)) until informed of the declarant's
+    objection (26(8))."""
+    return case.procedure != SMALL_CONSIGNMENT or any(event.action == "inform_holder" for event in case.events)
+
+
+#: ``_told_to_holder`` as a condition on a query of cases.
+_TOLD_TO_HOLDER = or_(DetentionCase.procedure != SMALL_CONSIGNMENT,
+                      exists().where(CaseEvent.case_id == DetentionCase.id, CaseEvent.action == "inform_holder"))
 
 
 def record_view(session: Session, actor: User, case: DetentionCase, *, photo=None) -> None:
@@ -176,7 +189,7 @@ def record_view(session: Session, actor: User, case: DetentionCase, *, photo=Non
 def list_cases(session: Session, actor: User) -> list[DetentionCase]:
     statement = select(DetentionCase).order_by(DetentionCase.id.desc())
     if actor.role == Role.HOLDER:
-        statement = statement.where(DetentionCase.organisation_id == (actor.organisation_id or -1))
+        statement = statement.where(DetentionCase.organisation_id == (actor.organisation_id or -1), _TOLD_TO_HOLDER)
     return list(session.scalars(statement))
 
 

@@ -407,6 +407,9 @@ def test_small_consignment_objection_through_the_pages(signed_in, session, world
     assert "Hamburg customs office (DE-HH)" in officer.get(f"/cases/{case.id}").get_data(as_text=True)
     assert advance(officer, case, "notify").status_code == 302
     session.refresh(case)
+    # Not told of the detention yet (Art. 26(2)): the holder finds no such case.
+    assert signed_in(world.a.holder).get(f"/cases/{case.id}").status_code == 404
+    assert f"/cases/{case.id}\"" not in signed_in(world.a.holder).get("/cases").get_data(as_text=True)
     page = officer.get(f"/cases/{case.id}").get_data(as_text=True)
     assert "Wait for the rights holder&#39;s response</button>" not in page
     assert "Inform the rights holder of the declarant&#39;s objection</button>" not in page
@@ -419,6 +422,7 @@ def test_small_consignment_objection_through_the_pages(signed_in, session, world
     assert case.state == "awaiting_response"
 
     holder = signed_in(world.a.holder)
+    assert f"/cases/{case.id}\"" in holder.get("/cases").get_data(as_text=True)  # informed: listed
     own = holder.get(f"/cases/{case.id}").get_data(as_text=True)
     assert "Have you started court proceedings about these goods?" in own
     assert 'value="proceedings"' in own and 'value="extension"' not in own and 'value="infringement"' not in own

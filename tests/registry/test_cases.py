@@ -225,6 +225,10 @@ def test_small_consignment_objection_informs_the_holder_who_has_ten_working_days
     case = open_case(session, world, check, procedure="small_consignment")
     cases.advance(session, world.officer, case.id, "notify", today=date(2026, 12, 21))
     session.commit()
+    # The holder does not know of the detention (Art. 26(2)): not in their list, not found.
+    assert case.id not in [c.id for c in cases.list_cases(session, world.a.holder)]
+    with pytest.raises(NotFound):
+        cases.get_case(session, world.a.holder, case.id)
     # The holder is not asked in this procedure, nor informed before an objection.
     assert [name for name, _ in cases.available_transitions(case, world.officer, PROFILES["EU"],
                                                             today=date(2026, 12, 22))] == []
@@ -251,6 +255,9 @@ def test_small_consignment_objection_informs_the_holder_who_has_ten_working_days
     cases.advance(session, world.officer, case.id, "inform_holder", today=date(2026, 12, 28))
     session.commit()
     assert case.state == "awaiting_response"
+    # Informed, the holder sees the case.
+    assert case.id in [c.id for c in cases.list_cases(session, world.a.holder)]
+    assert cases.get_case(session, world.a.holder, case.id) is case
     # The holder's period runs from the day they were informed: 10 working days in Germany
     # (1 January and the weekends not counted).
     period = cases.holder_period(case, PROFILES["EU"])
