@@ -398,7 +398,7 @@ def verify_package(data: bytes, signer: Signer) -> evidence_verifier.Report:
 # -- the case register ------------------------------------------------------------------------
 
 REGISTER_COLUMNS = ["case", "state", "outcome", "jurisdiction", "procedure", "legal_basis", "office",
-                    "office_country", "rights_holder", "right", "goods", "quantity", "unit", "presented_on",
+                    "office_country", "office_region", "rights_holder", "right", "goods", "quantity", "unit", "presented_on",
                     "detained_on", "notified_on", "extension_granted_on", "declarant_consent",
                     "next_deadline", "next_deadline_label", "closed_on", "evidence_exports"]
 _OUTCOMES = {"destroyed": "destroyed", "released": "released", "court_proceedings": "court proceedings",
@@ -431,7 +431,7 @@ def case_register_csv(session: Session, actor: User, profiles: Mapping[str, Prof
         closed_on = next((e.at.date().isoformat() for e in reversed(case.events) if e.to_state == "closed"), "")
         writer.writerow([_cell(v) for v in [
             case_reference(case), STATES.get(case.state, case.state), outcome, case.jurisdiction, case.procedure,
-            case.legal_basis, case.office, case.office_country,
+            case.legal_basis, case.office, case.office_country, case.office_region,
             case.organisation.name if case.organisation else "", case.right.label if case.right else "",
             case.goods_description, case.goods_quantity if case.goods_quantity is not None else "", case.goods_unit,
             case.presented_on, case.detained_on, case.notified_on or "", case.extension_granted_on or "",

@@ -474,6 +474,11 @@ def test_case_register(session, world, blobs, signer, case):
     assert len(rows) == 1 and rows[0]["case"] == evidence.case_reference(case)
     assert rows[0]["detained_on"] == "2026-12-18" and rows[0]["evidence_exports"] == "1"
     assert rows[0]["state"] == "Infringement confirmed" and rows[0]["rights_holder"] == "Alpha Brands GmbH"
+    assert (rows[0]["office_country"], rows[0]["office_region"]) == ("DE", "")  # the national calendar
+    case.office_region = "HH"
+    session.commit()
+    text = evidence.case_register_csv(session, world.legal, PROFILES, start=date(2026, 12, 1), end=date(2026, 12, 31))
+    assert next(csv.DictReader(io.StringIO(text)))["office_region"] == "HH"
     assert evidence.case_register_csv(session, world.legal, PROFILES, start=date(2027, 1, 1),
                                       end=date(2027, 1, 31)).count("\n") == 1
     with pytest.raises(Forbidden):
