@@ -158,7 +158,8 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="api-cost-"))
     try:
         # As api_bench's server: the limit is per token, in Redis, sized to the traffic.
-        app, _env = fresh_app(work, args.database, args.redis, API_RATE_LIMIT="1000000 per minute")
+        app, _env = fresh_app(work, args.database, args.redis, API_RATE_LIMIT="1000000 per minute",
+                                API_AUTH_FAILURE_LIMIT="1000000 per minute")
         marks = make_marks(args.marks, args.seed)
         seed_registry(app, marks, args.seed)
 

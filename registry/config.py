@@ -40,6 +40,7 @@ _ENVIRONMENT = {
     "MAIL_OUTBOX_DIR": "MAIL_OUTBOX_DIR",
     "RATELIMIT_STORAGE_URI": "RATELIMIT_STORAGE_URI",
     "API_RATE_LIMIT": "API_RATE_LIMIT",
+    "API_AUTH_FAILURE_LIMIT": "API_AUTH_FAILURE_LIMIT",
     "SESSION_COOKIE_SECURE": "SESSION_COOKIE_SECURE",
     "FORCE_HTTPS": "FORCE_HTTPS",
     "ENGINE_OCR": "ENGINE_OCR",
@@ -143,6 +144,9 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "LOGIN_RATE_LIMIT": "10 per minute;50 per hour",
         # Per API token.
         "API_RATE_LIMIT": "6000 per minute",
+        # Per client address: requests whose token is not known (each costs a lookup). A made-up
+        # token on every request would otherwise never meet the limit per token.
+        "API_AUTH_FAILURE_LIMIT": "120 per minute",
         # A JSON request's body (ten photos in base64 fit); manifests have their own limit.
         "API_MAX_BODY_BYTES": 64 * 1024 * 1024,
         # Uploads: request size, one image's bytes and pixels, one import ZIP.

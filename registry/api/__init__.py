@@ -135,6 +135,9 @@ def authenticate() -> None:
         raise _Unauthorised("send an API token: Authorization: Bearer <token>")
     found = api_tokens.authenticate(db.session, secret.strip())
     if found is None:
+        retry_after = _count(current_app.config["API_AUTH_FAILURE_LIMIT"], "authfail:" + (request.remote_addr or "?"))
+        if retry_after is not None:
+            raise _TooManyFailures(retry_after)
         raise _Unauthorised("the API token is unknown, revoked, or no longer matches its user's role")
     g.api_token, g.api_user = found, found.user  # the session is bound to the user's tenant
     if found.touched:
@@ -147,6 +150,12 @@ class _Unauthorised(Exception):
 
 class _TooLarge(Exception):
     pass
+
+
+class _TooManyFailures(Exception):
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(retry_after)
+        self.retry_after = retry_after
 
 
 def token_key() -> str:
@@ -266,6 +275,8 @@ def configure_blueprint(blueprint) -> None:
         422, "the request breaks a rule of the registry", {k or "request": v for k, v in exc.errors.items()}))
     blueprint.register_error_handler(_Unauthorised, lambda exc: error_response(401, str(exc)))
     blueprint.register_error_handler(_TooLarge, lambda exc: error_response(413, str(exc)))
+    blueprint.register_error_handler(_TooManyFailures, lambda exc: _too_many(
+        "too many requests with unknown tokens from this address; slow down", exc.retry_after))
 
 
 def _no_stray_query():
@@ -286,12 +297,19 @@ def _no_stray_query():
 def _count_request():
     """The token's rate limit (``API_RATE_LIMIT``; a call without a token counts against its
     address), before anything else is read: a refused request says when to retry."""
+    retry_after = _count(current_app.config["API_RATE_LIMIT"], token_key())
+    return None if retry_after is None else _too_many("too many requests for this token; slow down", retry_after)
+
+
+def _count(limits_text: str, key: str) -> int | None:
+    """One request counted against ``key``'s limits: None, or the seconds to wait."""
     if not current_app.config.get("RATELIMIT_ENABLED", True):
         return None
-    retry_after = current_app.extensions["api_rate_limit"].hit(current_app.config["API_RATE_LIMIT"], token_key())
-    if retry_after is None:
-        return None
-    response = error_response(429, "too many requests for this token; slow down")
+    return current_app.extensions["api_rate_limit"].hit(limits_text, key)
+
+
+def _too_many(message: str, retry_after: int):
+    response = error_response(429, message)
     response.headers["Retry-After"] = str(retry_after)
     return response
 
@@ -307,11 +325,12 @@ def init_api(app: Flask) -> None:
         "components": {"securitySchemes": {"token": {"type": "http", "scheme": "bearer"}}},
         "security": [{"token": []}],
     })
-    try:  # a limit that cannot be read stops the start, rather than failing every API request
-        parsed_limits(app.config["API_RATE_LIMIT"])
-    except ValueError:
-        raise ValueError(f"API_RATE_LIMIT {app.config['API_RATE_LIMIT']!r} is not a rate limit such as "
-                         "'6000 per minute' or '100/second;6000/hour'") from None
+    for key in ("API_RATE_LIMIT", "API_AUTH_FAILURE_LIMIT"):
+        try:  # a limit that cannot be read stops the start, rather than failing every API request
+            parsed_limits(app.config[key])
+        except ValueError:
+            raise ValueError(f"{key} {app.config[key]!r} is not a rate limit such as '6000 per minute' or "
+                             "'100/second;6000/hour'") from None
     app.extensions["api_rate_limit"] = TokenRateLimit(app.config["RATELIMIT_STORAGE_URI"])
     api = RegistryApi(app)
     from registry.api.schemas import DecimalText, Upload

@@ -328,6 +328,30 @@ def test_rate_limit_per_token(app, world, token_for, tmp_path):
     assert get(second).status_code == 200  # another token has its own allowance
 
 
+def test_made_up_tokens_are_limited_per_address(app, world, token_for):
+    """A new made-up token on every request never meets the limit per token, but each costs a
+    lookup: unknown tokens count against the client's address too. A known token from the same
+    address still works."""
+    import secrets
+
+    from registry import create_app
+
+    limited = create_app({**{k: app.config[k] for k in ("SQLALCHEMY_DATABASE_URI", "BLOB_DIR", "SIGNING_KEY_FILE",
+                                                          "SECRET_KEY")},
+                          "TESTING": True, "RATELIMIT_ENABLED": True, "API_AUTH_FAILURE_LIMIT": "3 per minute"})
+    client = limited.test_client()
+
+    def get(headers):
+        with limited.app_context():
+            return client.get("/api/v1/cases", headers=headers)
+
+    made_up = [get({"Authorization": f"Bearer cgr_{secrets.token_urlsafe(24)}"}) for _ in range(5)]
+    assert [r.status_code for r in made_up] == [401, 401, 401, 429, 429]
+    assert_error(made_up[-1], 429, "rate_limited")
+    assert 1 <= int(made_up[-1].headers["Retry-After"]) <= 61
+    assert get(token_for(world.officer)).status_code == 200
+
+
 def test_bulk_job_through_the_api(api, world, token_for, session, app):
     from tests.registry.test_bulk import _wait_until_finished, manifest_csv
 
