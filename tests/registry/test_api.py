@@ -307,18 +307,25 @@ def test_old_idempotency_keys_are_forgotten(api, app, world, token_for, session)
     assert session.scalar(select(func.count(Check.id))) == 3
 
 
-def test_rate_limit_per_token(app, world, token_for, tmp_path):
+def limited_get(app, **limits):
+    """GET /api/v1/cases on a second app over the same database, its rate limits on and set to
+    ``limits`` (the test app has them off)."""
     from registry import create_app
 
     limited = create_app({**{k: app.config[k] for k in ("SQLALCHEMY_DATABASE_URI", "BLOB_DIR", "SIGNING_KEY_FILE",
                                                           "SECRET_KEY")},
-                          "TESTING": True, "RATELIMIT_ENABLED": True, "API_RATE_LIMIT": "3 per minute"})
+                          "TESTING": True, "RATELIMIT_ENABLED": True, **limits})
     client = limited.test_client()
 
     def get(headers):
         with limited.app_context():
             return client.get("/api/v1/cases", headers=headers)
 
+    return get
+
+
+def test_rate_limit_per_token(app, world, token_for):
+    get = limited_get(app, API_RATE_LIMIT="3 per minute")
     first, second = token_for(world.officer), token_for(world.legal)
     assert [get(first).status_code for _ in range(4)] == [200, 200, 200, 429]
     refused = get(first)
@@ -334,17 +341,7 @@ def test_made_up_tokens_are_limited_per_address(app, world, token_for):
     address still works."""
     import secrets
 
-    from registry import create_app
-
-    limited = create_app({**{k: app.config[k] for k in ("SQLALCHEMY_DATABASE_URI", "BLOB_DIR", "SIGNING_KEY_FILE",
-                                                          "SECRET_KEY")},
-                          "TESTING": True, "RATELIMIT_ENABLED": True, "API_AUTH_FAILURE_LIMIT": "3 per minute"})
-    client = limited.test_client()
-
-    def get(headers):
-        with limited.app_context():
-            return client.get("/api/v1/cases", headers=headers)
-
+    get = limited_get(app, API_AUTH_FAILURE_LIMIT="3 per minute")
     made_up = [get({"Authorization": f"Bearer cgr_{secrets.token_urlsafe(24)}"}) for _ in range(5)]
     assert [r.status_code for r in made_up] == [401, 401, 401, 429, 429]
     assert_error(made_up[-1], 429, "rate_limited")
