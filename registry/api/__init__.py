@@ -23,8 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from registry.api.parsing import READS_QUERY
-from registry.api.ratelimit import TokenRateLimit
-from registry.api.ratelimit import parsed as parsed_limits
+from registry.api.ratelimit import TokenRateLimit, parsed as parsed_limits
 from registry.extensions import csrf, db, limiter
 from registry.models import IdempotentReply
 from registry.services import api_tokens

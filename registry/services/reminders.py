@@ -87,14 +87,13 @@ def right_standing(right: Right, *, window_working_days: int = 30, today: date |
     """Where ``right`` stands today; "ending" is within ``window_working_days``, counted on the
     calendar the reminders count on, so that a page and a reminder say the same."""
     today = today or local_today()
-    window = window_working_days
     country = _calendar_country(right)
 
     def ending(last_day: date) -> Standing:
         if last_day < today:
             return Standing("ended", last_day)
         left = working_days_between(today, last_day, country)
-        return Standing("ending" if left <= window else "in_force", last_day, left)
+        return Standing("ending" if left <= window_working_days else "in_force", last_day, left)
 
     until = right.protection_valid_until
     if not (right.protection_number and right.protection_valid_from and until):

@@ -187,6 +187,15 @@ def test_eu_perishable_goods_get_three_working_days(session, world, check):
     assert due_dates(case)["holder_response"] == date(2026, 12, 24)
 
 
+def notified_small_consignment(session, world, check):
+    """A small consignment (its holder opted in), the parties notified on 21 December 2026."""
+    world.a.right.small_consignments = True
+    session.commit()
+    case = open_case(session, world, check, procedure="small_consignment")
+    cases.advance(session, world.officer, case.id, "notify", today=date(2026, 12, 21))
+    return case
+
+
 def test_eu_small_consignment_has_its_own_clock(session, world, check):
     # Only under an application whose holder asked for the procedure (Art. 26(1)).
     with pytest.raises(ValidationError, match="asked for it"):
@@ -195,10 +204,7 @@ def test_eu_small_consignment_has_its_own_clock(session, world, check):
     with pytest.raises(ValidationError, match="asked for it"):
         open_case(session, world, check, procedure="small_consignment", legal_basis="ex_officio")
     session.rollback()
-    world.a.right.small_consignments = True
-    session.commit()
-    case = open_case(session, world, check, procedure="small_consignment")
-    cases.advance(session, world.officer, case.id, "notify", today=date(2026, 12, 21))
+    case = notified_small_consignment(session, world, check)
     session.commit()
     dates = due_dates(case)
     assert "holder_response" not in dates and dates["small_consignment_views"] == date(2027, 1, 6)
@@ -220,10 +226,7 @@ def test_small_consignment_objection_informs_the_holder_who_has_ten_working_days
     """Art. 26(8)-(9): once the declarant objects, customs inform the holder (until then not
     told of the detention), and release the goods unless told within 10 working days that
     proceedings have started."""
-    world.a.right.small_consignments = True
-    session.commit()
-    case = open_case(session, world, check, procedure="small_consignment")
-    cases.advance(session, world.officer, case.id, "notify", today=date(2026, 12, 21))
+    case = notified_small_consignment(session, world, check)
     session.commit()
     # The holder does not know of the detention (Art. 26(2)): not in their list, not found.
     assert case.id not in [c.id for c in cases.list_cases(session, world.a.holder)]
@@ -290,10 +293,7 @@ def test_small_consignment_objection_informs_the_holder_who_has_ten_working_days
 
 
 def test_small_consignment_goods_are_released_when_the_holder_stays_silent(session, world, check):
-    world.a.right.small_consignments = True
-    session.commit()
-    case = open_case(session, world, check, procedure="small_consignment")
-    cases.advance(session, world.officer, case.id, "notify", today=date(2026, 12, 21))
+    case = notified_small_consignment(session, world, check)
     cases.record_declarant_answer(session, world.officer, case.id, "objection", today=date(2026, 12, 23))
     cases.advance(session, world.officer, case.id, "inform_holder", today=date(2026, 12, 28))
     session.commit()
