@@ -7,6 +7,9 @@ from marshmallow import RAISE, Schema, fields, validate
 from werkzeug.datastructures import FileStorage
 
 from registry.models.base import ID_MAX, as_utc
+from registry.models.checks import CheckDecision, Verdict
+from registry.models.dossier import ImageKind, SupplierRole
+from registry.services.cases import STATES as CASE_STATES
 
 
 class UtcDateTime(fields.DateTime):
@@ -14,6 +17,12 @@ class UtcDateTime(fields.DateTime):
 
     def _serialize(self, value, attr, obj, **kwargs):
         return super()._serialize(as_utc(value), attr, obj, **kwargs)
+
+
+def enum_text(enum_class, **kwargs) -> fields.Enum:
+    """A model's string enum, written as its value; the document names the type as well as the
+    values (apispec gives only the values)."""
+    return fields.Enum(enum_class, by_value=True, metadata={"type": "string"}, **kwargs)
 
 
 class DecimalText(fields.Decimal):
@@ -123,7 +132,7 @@ class SuggestionOut(Schema):
     recommendation = fields.String(validate=validate.OneOf(["detain", "inspect", "release"]))
     signals = fields.List(fields.Nested(SignalOut))
     image_evidence = fields.List(fields.Nested(ImageEvidenceOut), attribute="evidence")
-    verdict = fields.Function(lambda s: s.verdict.value if s.verdict else None, allow_none=True)
+    verdict = enum_text(Verdict, allow_none=True)
 
 
 class PhotoOut(Schema):
@@ -140,7 +149,7 @@ class CheckOut(Schema):
     snapshot_id = fields.String()
     thresholds_version = fields.String()
     notes = fields.List(fields.String())
-    decision = fields.Function(lambda c: c.decision.value if c.decision else None, allow_none=True)
+    decision = enum_text(CheckDecision, allow_none=True)
     declared_brand = fields.String()
     description = fields.String()
     photos = fields.List(fields.Nested(PhotoOut))
@@ -185,14 +194,19 @@ class BulkHitOut(Schema):
 
 
 class PageArgs(Strict):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
-    per_page = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000),
+                          metadata={"description": "Which page, from 1"})
+    per_page = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000),
+                              metadata={"description": "Items per page"})
 
 
 class HitArgs(PageArgs):
-    brand = fields.String(load_default="", validate=validate.Length(max=200))
-    recommendation = fields.String(load_default="", validate=validate.OneOf(["", "detain", "inspect"]))
-    min_score = fields.Float(load_default=0.0, validate=validate.Range(min=0, max=1))
+    brand = fields.String(load_default="", validate=validate.Length(max=200),
+                          metadata={"description": "Only hits on this brand (its registered name, as in `brand`)"})
+    recommendation = fields.String(load_default="", validate=validate.OneOf(["", "detain", "inspect"]),
+                                   metadata={"description": "Only hits with this recommendation"})
+    min_score = fields.Float(load_default=0.0, validate=validate.Range(min=0, max=1),
+                             metadata={"description": "Only hits scoring at least this"})
 
 
 class BulkHitsOut(Schema):
@@ -233,14 +247,15 @@ class CaseOut(Schema):
 
 
 class CaseListArgs(Strict):
-    state = fields.String(load_default="", validate=validate.Length(max=40))
+    state = fields.String(load_default="", validate=validate.OneOf(["", "open", *CASE_STATES]), metadata={
+        "description": "Only cases in this state; 'open' for every case not yet closed"})
 
 
 # -- registry and dossier ---------------------------------------------------------------------
 
 class ImageOut(Schema):
     id = fields.Integer()
-    kind = fields.Function(lambda i: i.kind.value)
+    kind = enum_text(ImageKind)
     sha256 = fields.String()
     width = fields.Integer()
     height = fields.Integer()
@@ -305,7 +320,7 @@ class ImageIn(Strict):
 
 class SupplierOut(Schema):
     id = fields.Integer()
-    role = fields.Function(lambda s: s.role.value)
+    role = enum_text(SupplierRole)
     name = fields.String()
     country = fields.String()
     address = fields.String()
@@ -313,12 +328,15 @@ class SupplierOut(Schema):
 
 
 class SupplierIn(Strict):
-    role = fields.String(required=True, validate=validate.Length(max=30))
+    role = fields.String(required=True, validate=validate.Length(max=30), metadata={
+        "description": "manufacturer, licensee, distributor or exporter"})
     name = fields.String(required=True, validate=validate.Length(min=1, max=300))
-    country = fields.String(required=True, validate=validate.Length(max=60))
+    country = fields.String(required=True, validate=validate.Length(max=60),
+                            metadata={"description": "ISO code or English name"})
     address = fields.String(load_default="", validate=validate.Length(max=1000))
     identifiers = fields.String(load_default="", validate=validate.Length(max=1000))
 
 
 class RegistryArgs(Strict):
-    q = fields.String(load_default="", validate=validate.Length(max=200))
+    q = fields.String(load_default="", validate=validate.Length(max=200), metadata={
+        "description": "Words to look for in a product's name, model, category, mark, holder or GTIN; empty for all"})

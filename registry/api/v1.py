@@ -12,7 +12,7 @@ from werkzeug.datastructures import FileStorage
 
 from registry.api import (commit_created, configure_blueprint, current_api_user, error_response, idempotent,
                           keep_reply)
-from registry.api import schemas as s
+from registry.api import reference, schemas as s
 from registry.api.parsing import JSON, MULTIPART, ApiBlueprint as Blueprint
 from registry.extensions import db
 from registry.models import BulkHit, Product, Role, Supplier
@@ -175,7 +175,9 @@ class Cases(MethodView):
     def get(self, args):
         """Cases the token's user may see (a rights holder: its own), newest first."""
         items = case_service.list_cases(db.session, current_api_user())
-        if args["state"]:
+        if args["state"] == "open":
+            items = [c for c in items if c.state in case_service.OPEN_STATES]
+        elif args["state"]:
             items = [c for c in items if c.state == args["state"]]
         return [_case_out(c) for c in items[:500]]
 
@@ -324,4 +326,4 @@ docs = FlaskBlueprint("api_docs", __name__)
 def api_docs():
     """The OpenAPI document as a page (no script from elsewhere: the CSP allows none)."""
     spec = current_app.extensions["api"].spec.to_dict()
-    return render_template("api/docs.html", spec=spec)
+    return render_template("api/docs.html", ref=reference.build(spec), prose=reference.prose)

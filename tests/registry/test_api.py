@@ -397,7 +397,26 @@ def test_openapi_document_and_its_page(api, world, signed_in):
     assert spec["openapi"].startswith("3.") and "/api/v1/screenings" in spec["paths"]
     assert "ErrorOut" in json.dumps(spec["components"])
     page = signed_in(world.officer).get("/api/v1/docs").get_data(as_text=True)
-    assert "/api/v1/screenings" in page and "Idempotency-Key" in page
+    assert "Idempotency-Key" in page
+    # Every operation of the document is on the page, with its anchor in the contents.
+    for path, item in spec["paths"].items():
+        for method in set(item) & {"get", "post", "put", "patch", "delete"}:
+            assert f'href="#{method}-' in page and f"{method.upper()} {path}</a>" in page, (method, path)
+    # Parameters with their limits and meaning; bodies and responses link to their schemas.
+    hits = page[page.index('id="get-api-v1-bulk-jobs-job-id-hits"'):]
+    hits = hits[:hits.index("</section>")]
+    assert "<code>per_page</code>" in hits and "1–1000; default 100" in hits and "Items per page" in hits
+    assert "one of detain, inspect" in hits
+    assert hits.index("<strong>200</strong>") < hits.index("<strong>404</strong>") < hits.index("<strong>default</strong>")
+    assert 'href="#schema-BulkHitsOut"' in hits and 'id="schema-BulkHitsOut"' in page
+    screening = page[page.index('id="post-api-v1-screenings"'):]
+    assert 'href="#schema-DeclarationIn"' in screening[:screening.index("</section>")]
+    # Docstring `code` is set as code; everything else is escaped.
+    assert "strings in <code>photos</code>" in page
+    # Fields that serialise an enum say which values they take, in the document and on the page.
+    suppliers = spec["components"]["schemas"]["SupplierOut"]["properties"]["role"]
+    assert suppliers["type"] == "string" and "manufacturer" in suppliers["enum"]
+    assert ">any<" not in page.replace(" ", "")
     tokens_page = signed_in(world.officer)
     tokens_page.refresh_token("/account/tokens")
     created = tokens_page.post("/account/tokens", {"name": "customs system"}).get_data(as_text=True)
@@ -628,3 +647,44 @@ def test_unknown_and_repeated_parameters_and_fields_are_refused(api, world, toke
                              422, "validation_failed")
         assert field in error["details"], (data, error)
     assert session.scalar(select(func.count(BulkJob.id))) == 1
+
+
+def test_prose_on_the_reference_page_is_escaped_and_only_backquotes_become_code():
+    from registry.api.reference import prose
+
+    assert str(prose("send `a<b>` as\n  <script>x</script>")) == \
+        "send <code>a&lt;b&gt;</code> as &lt;script&gt;x&lt;/script&gt;"
+
+
+def test_cases_are_filtered_by_state_and_an_unknown_state_is_refused(api, world, token_for, session):
+    from datetime import date
+
+    from registry.models import DetentionCase, Suggestion
+    from registry.services import cases as case_service
+    from registry.services.profiles import load_profiles
+
+    officer = token_for(world.officer)
+    ids = []
+    for brand in ("A1pha", "Alpha"):
+        check = Check(officer_id=world.officer.id, declared_brand=brand, description="running shoes", quantity=10)
+        check.suggestions.append(Suggestion(rank=1, right_id=world.a.right.id, brand_name="ALPHA", score=0.9,
+                                            recommendation="detain", signals=[], evidence=[]))
+        session.add(check)
+        session.commit()
+        case = case_service.open_detention(session, world.officer, load_profiles(), check.id, {
+            "jurisdiction": "EU", "procedure": "standard", "legal_basis": "application",
+            "office": "Hamburg customs office", "office_country": "DE"}, today=date(2026, 12, 18))
+        session.commit()
+        ids.append(case.id)
+    session.get(DetentionCase, ids[1]).state = "closed"
+    session.commit()
+
+    def listed(query: str) -> list[int]:
+        response = api("get", f"/api/v1/cases{query}", officer)
+        assert response.status_code == 200, response.get_data(as_text=True)
+        return sorted(c["id"] for c in response.get_json())
+
+    assert listed("") == ids and listed("?state=open") == [ids[0]]
+    assert listed("?state=closed") == [ids[1]] and listed("?state=detained") == [ids[0]]
+    error = assert_error(api("get", "/api/v1/cases?state=opne", officer), 422, "validation_failed")
+    assert "state" in error["details"]
