@@ -284,6 +284,20 @@ def world(session, blobs) -> World:
     return World(a, b, officer, legal, admin)
 
 
+#: Dated tests (legal clocks, evidence) run on fixed days from late 2026 to early 2027: the
+#: world's customs protection is pinned over them, so that those tests do not start failing as
+#: the real calendar moves past its default (ten days ago to 200 days ahead).
+DATED_TESTS_PROTECTION = (date(2026, 11, 1), date(2027, 10, 31))
+
+
+def pin_protection(session, world, start: date = DATED_TESTS_PROTECTION[0],
+                   end: date = DATED_TESTS_PROTECTION[1]) -> None:
+    # Written directly: the service refuses dates already gone, as a holder's form must.
+    for tenant in (world.a, world.b):
+        tenant.right.protection_valid_from, tenant.right.protection_valid_until = start, end
+    session.commit()
+
+
 @pytest.fixture
 def signed_in(client_factory, world):
     """``signed_in(user)`` -> a client with that user's session."""

@@ -12,12 +12,14 @@ from registry.models import AuditEvent, Check, DetentionCase, Notice, Suggestion
 from registry.services import cases
 from registry.services.errors import Conflict, Forbidden, NotFound, ValidationError
 from registry.services.profiles import ProfileError, load_profiles, parse_profiles
+from tests.registry.conftest import pin_protection
 
 PROFILES = load_profiles()
 
 
 @pytest.fixture
 def check(session, world):
+    pin_protection(session, world)  # these tests run on fixed days
     check = Check(officer_id=world.officer.id, declared_brand="A1pha", description="running shoes",
                   quantity=200, quantity_unit="pairs", created_at=datetime(2026, 12, 18, 9, 0, tzinfo=timezone.utc))
     check.suggestions.append(Suggestion(rank=1, right_id=world.a.right.id, brand_name="ALPHA", score=0.9,

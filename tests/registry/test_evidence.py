@@ -26,6 +26,7 @@ from registry.services.evidence_report import RefusedResource, package_fetcher, 
 from registry.services.profiles import load_profiles
 from registry.services.signing import load_or_create
 from registry.storage import BlobStore
+from tests.registry.conftest import pin_protection
 
 PROFILES = load_profiles()
 
@@ -47,6 +48,7 @@ def photo_bytes(seed: int, size=(640, 480)) -> bytes:
 @pytest.fixture
 def case(session, world, blobs):
     """A detained case with two photos, a matched registered image, the holder's answer and a sample."""
+    pin_protection(session, world)  # the case runs on fixed days
     photos = [photo_bytes(1), photo_bytes(2)]
     check = Check(officer_id=world.officer.id, declared_brand="A1pha", description="running shoes",
                   declarant="Declarant Trading Ltd", consignor="Shenzhen Shipper Co", origin_country="CN",
@@ -185,9 +187,12 @@ def test_report_reads_nothing_outside_the_package():
 
 
 def test_exported_open_and_closed_cases(session, world, blobs, signer, case):
-    cases.record_declarant_answer(session, world.officer, case.id, "consent", profiles=PROFILES)
-    cases.advance(session, world.officer, case.id, "destroy", profiles=PROFILES, note="certificate V-7")
-    cases.advance(session, world.officer, case.id, "close", profiles=PROFILES)
+    # Within the declarant's period, which ends on 6 January 2027.
+    cases.record_declarant_answer(session, world.officer, case.id, "consent", profiles=PROFILES,
+                                  today=date(2026, 12, 23))
+    cases.advance(session, world.officer, case.id, "destroy", profiles=PROFILES, note="certificate V-7",
+                  today=date(2026, 12, 23))
+    cases.advance(session, world.officer, case.id, "close", profiles=PROFILES, today=date(2026, 12, 23))
     session.commit()
     made, data = export(session, world, blobs, signer, case)
     assert made.interim is False
