@@ -14,6 +14,7 @@ dossier only) use it, and the tests compare the two.
 from __future__ import annotations
 
 import threading
+from datetime import date
 from bisect import bisect_right
 from dataclasses import dataclass
 
@@ -65,11 +66,20 @@ def search_listed(session: Session, actor: User, query: str = "", *, limit: int 
 @dataclass(frozen=True)
 class _Holder:
     name: str
+    country: str
 
 
 @dataclass(frozen=True)
 class _Mark:
+    """What the table shows of a right: its mark, and what ``reminders.right_standing`` reads."""
+    id: int
     mark_text: str
+    protection_number: str
+    protection_valid_from: date | None
+    protection_valid_until: date | None
+    registration_expiry: date | None
+    protection_jurisdictions: list[str]
+    organisation: _Holder
 
 
 @dataclass(frozen=True)
@@ -99,10 +109,13 @@ class ListedProduct:
 
 
 _products, _images = Product.__table__, ReferenceImage.__table__
+_rights = Right.__table__
 _LISTED = (
     select(_products.c.id, _products.c.name, _products.c.model, _products.c.category, _products.c.gtins,
-           Organisation.__table__.c.name, Right.__table__.c.id, Right.__table__.c.mark_text,
-           select(func.min(_images.c.id)).where(_images.c.product_id == _products.c.id).scalar_subquery())
+           Organisation.__table__.c.name, Organisation.__table__.c.country,
+           select(func.min(_images.c.id)).where(_images.c.product_id == _products.c.id).scalar_subquery(),
+           _rights.c.id, _rights.c.mark_text, _rights.c.protection_number, _rights.c.protection_valid_from,
+           _rights.c.protection_valid_until, _rights.c.registration_expiry, _rights.c.protection_jurisdictions)
     .join(Organisation.__table__, Organisation.__table__.c.id == _products.c.organisation_id)
     .outerjoin(Right.__table__, Right.__table__.c.id == _products.c.right_id)
     .where(_products.c.id.in_(bindparam("ids", expanding=True)))
@@ -113,10 +126,12 @@ def listed_products(session: Session, ids: list[int]) -> list[ListedProduct]:
     """The products ``ids`` as a product table shows them, in the order of ``ids``."""
     if not ids:
         return []
-    found = {row[0]: ListedProduct(row[0], row[1], row[2], row[3], row[4], _Holder(row[5]),
-                                   _Mark(row[7]) if row[6] is not None else None,
-                                   (_Image(row[8]),) if row[8] is not None else ())
-             for row in session.execute(_LISTED, {"ids": ids})}
+    found = {}
+    for row in session.execute(_LISTED, {"ids": ids}):
+        holder = _Holder(row[5], row[6])
+        mark = _Mark(row[8], *row[9:14], row[14] or [], holder) if row[8] is not None else None
+        found[row[0]] = ListedProduct(row[0], row[1], row[2], row[3], row[4], holder, mark,
+                                      (_Image(row[7]),) if row[7] is not None else ())
     return [found[i] for i in ids if i in found]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import date
 
@@ -9,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from registry.models import Organisation, Right, User
-from registry.services.calendar import local_today, working_days_between
+from registry.services.calendar import add_working_days, local_today, working_days_between
 from registry.services.tenancy import scoped
 
 
@@ -67,7 +68,8 @@ class Standing:
     """Where a dated part of a right stands today: its customs protection, or its registration.
 
     ``state`` is ``in_force``, ``ending`` (within the holder's reminder window, counted in
-    working days as the reminders count them), ``ended``, ``not_yet`` or ``not_recorded``."""
+    working days as the reminders count them), ``ended``, ``not_yet`` or ``not_recorded``;
+    ``working_days_left`` is counted for ``ending`` only."""
 
     state: str
     ends_on: date | None = None
@@ -83,6 +85,12 @@ class RightStanding:
     registration: Standing
 
 
+@functools.lru_cache(maxsize=256)
+def _window_edge(today: date, window_working_days: int, country: str | None) -> date:
+    """The first day past the window: a right ending on it or later is in force, not ending."""
+    return add_working_days(today, window_working_days + 1, country)
+
+
 def right_standing(right: Right, *, window_working_days: int = 30, today: date | None = None) -> RightStanding:
     """Where ``right`` stands today; "ending" is within ``window_working_days``, counted on the
     calendar the reminders count on, so that a page and a reminder say the same."""
@@ -92,8 +100,11 @@ def right_standing(right: Right, *, window_working_days: int = 30, today: date |
     def ending(last_day: date) -> Standing:
         if last_day < today:
             return Standing("ended", last_day)
-        left = working_days_between(today, last_day, country)
-        return Standing("ending" if left <= window_working_days else "in_force", last_day, left)
+        # Counting working days up to a last day years away walks every day between: tables
+        # of products ask this per row, so only days inside the window are counted.
+        if last_day >= _window_edge(today, window_working_days, country):
+            return Standing("in_force", last_day)
+        return Standing("ending", last_day, working_days_between(today, last_day, country))
 
     until = right.protection_valid_until
     if not (right.protection_number and right.protection_valid_from and until):

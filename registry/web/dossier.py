@@ -23,7 +23,7 @@ from registry.services.tenancy import get_visible
 from registry.web.common import actor, blobs, commit, form_values, roles_required, image_bytes, upload_policy
 from registry.web.cases import profiles
 from registry.services.suppliers import authorised_suppliers
-from registry.web.registry_browse import standing_of
+from registry.web.registry_browse import standing_of, standings_of
 
 bp = Blueprint("dossier", __name__, url_prefix="/dossier")
 holder_only = roles_required(Role.HOLDER)
@@ -229,7 +229,7 @@ def products():
     items = search_products(db.session, user, request.args.get("q", ""))
     count = supplier_count(db.session, user.organisation_id)
     scores = {p.id: product_completeness(p, supplier_count=count) for p in items}
-    return render_template("dossier/products.html", products=items, scores=scores,
+    return render_template("dossier/products.html", products=items, scores=scores, standings=standings_of(items),
                            q=request.args.get("q", ""))
 
 

@@ -30,12 +30,18 @@ def standing_of(right: Right | None):
     return right_standing(right, window_working_days=current_app.config["PROTECTION_REMINDER_WORKING_DAYS"])
 
 
+def standings_of(products) -> dict[int, object]:
+    """Per right id, where each listed product's right stands (a table of products shows it)."""
+    rights = {p.right.id: p.right for p in products if p.right is not None}
+    return {right_id: standing_of(right) for right_id, right in rights.items()}
+
+
 @bp.get("")
 @login_required
 def search():
     form = SearchForm(request.args)
     items = search_listed(db.session, actor(), form.q.data or "", index=registry_index())
-    return render_template("registry/search.html", form=form, products=items)
+    return render_template("registry/search.html", form=form, products=items, standings=standings_of(items))
 
 
 @bp.get("/products/<int:product_id>")

@@ -657,8 +657,6 @@ def test_prose_on_the_reference_page_is_escaped_and_only_backquotes_become_code(
 
 
 def test_cases_are_filtered_by_state_and_an_unknown_state_is_refused(api, world, token_for, session):
-    from datetime import date
-
     from registry.models import DetentionCase, Suggestion
     from registry.services import cases as case_service
     from registry.services.profiles import load_profiles
@@ -673,7 +671,7 @@ def test_cases_are_filtered_by_state_and_an_unknown_state_is_refused(api, world,
         session.commit()
         case = case_service.open_detention(session, world.officer, load_profiles(), check.id, {
             "jurisdiction": "EU", "procedure": "standard", "legal_basis": "application",
-            "office": "Hamburg customs office", "office_country": "DE"}, today=date(2026, 12, 18))
+            "office": "Hamburg customs office", "office_country": "DE"})
         session.commit()
         ids.append(case.id)
     session.get(DetentionCase, ids[1]).state = "closed"

@@ -101,3 +101,29 @@ def test_what_customs_see_and_other_holders_do_not_has_one_label_everywhere(sign
                  if path.name not in ("macros.html", "base.html")
                  and re.search(r"customs only|confidential|\(covert\)", path.read_text(), re.I)]
     assert own_words == [], own_words
+
+
+def _list_row(page: str, label: str) -> str:
+    row = page[page.index(label):]
+    return row[:row.index("</tr>")]
+
+
+def test_product_lists_show_where_each_right_stands(signed_in, session, world):
+    """The officer's registry list (read from the search index) and the holder's own product list
+    (read through the ORM) both say whether customs protection is in force, and until when."""
+    until = world.a.right.protection_valid_until
+    lists = {"registry": signed_in(world.officer).get("/registry?q=runner").get_data(as_text=True),
+             "dossier": signed_in(world.a.holder).get("/dossier/products").get_data(as_text=True)}
+    for where, page in lists.items():
+        row = _list_row(page, "ALPHA Runner")
+        assert 'govuk-tag--green">in force</strong>' in row and f"until {until.strftime('%d %b %Y')}" in row, where
+
+    ended = date.today() - timedelta(days=2)
+    set_dates(session, world, protection_until=ended)
+    registry = signed_in(world.officer).get("/registry?q=runner").get_data(as_text=True)
+    row = _list_row(registry, "ALPHA Runner")
+    assert 'govuk-tag--red">ended</strong>' in row and f"ended on {ended.strftime('%d %b %Y')}" in row
+    # Another holder's right in the same list keeps its own standing.
+    assert 'govuk-tag--green">in force</strong>' in _list_row(registry, "BETA Runner")
+    row = _list_row(signed_in(world.a.holder).get("/dossier/products").get_data(as_text=True), "ALPHA Runner")
+    assert 'govuk-tag--red">ended</strong>' in row

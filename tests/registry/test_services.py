@@ -284,3 +284,27 @@ def test_audit_chain_detects_removal_of_the_last_events(session, world):
     session.delete(last)
     session.commit()
     assert not audit.verify_chain(session).ok
+
+
+@pytest.mark.parametrize("today", [date(2026, 11, 23), date(2026, 12, 18), date(2027, 3, 26)])
+def test_right_standing_counts_only_inside_the_window_and_agrees_with_the_plain_count(today):
+    """``right_standing`` stops counting at the window's edge; across weekends, Christmas and
+    Easter, each last day gets the state and days left that counting every day gives."""
+    from types import SimpleNamespace
+
+    from registry.services.calendar import working_days_between
+    from registry.services.reminders import right_standing
+
+    window = 10
+    for offset in range(-2, 40):
+        last_day = today + timedelta(days=offset)
+        right = SimpleNamespace(protection_number="AFA-1", protection_valid_from=today - timedelta(days=30),
+                                protection_valid_until=last_day, registration_expiry=None,
+                                protection_jurisdictions=["DE"], organisation=None)
+        protection = right_standing(right, window_working_days=window, today=today).protection
+        if last_day < today:
+            assert protection.state == "ended", last_day
+            continue
+        left = working_days_between(today, last_day, "DE")
+        assert protection.state == ("ending" if left <= window else "in_force"), (last_day, left)
+        assert protection.working_days_left == (left if left <= window else None), last_day
