@@ -18,7 +18,6 @@ from sqlalchemy import select
 
 from registry.extensions import db
 from registry.models import Organisation, OrganisationStatus, Role, User
-from registry.services.calendar import local_today
 from registry.services import audit, organisations, users
 from registry.services.errors import DomainError
 
@@ -217,7 +216,7 @@ def case_list() -> None:
     for row in cases.dashboard(db.session, _officer(None), load_profiles()):
         d = row.deadline
         due = f"{d.due.isoformat()} {d.label}" if d else "-"
-        flag = "OVERDUE " if d and d.overdue(local_today()) else ""
+        flag = "OVERDUE " if d and d.overdue(row.today) else ""
         click.echo(f"#{row.case.id:<5} {row.case.jurisdiction:3} {cases.STATES[row.case.state]:40} {flag}{due}")
 
 
@@ -279,7 +278,7 @@ def deadlines() -> None:
                            sender=current_app.config["MAIL_SENDER"])
     click.echo(f"Notices delivered: {sent}.")
     for row in cases.dashboard(db.session, _officer(None), load_profiles()):
-        if row.deadline and row.deadline.overdue(local_today()):
+        if row.deadline and row.deadline.overdue(row.today):
             click.echo(f"OVERDUE #{row.case.id}: {row.deadline.label} (due {row.deadline.due.isoformat()})")
 
 

@@ -237,6 +237,8 @@ class CaseOut(Schema):
     office_country = fields.String()
     office_region = fields.String(metadata={"description": "ISO 3166-2 region of the office whose public holidays "
                                                            "the clock also skips (HH), or empty"})
+    office_zone = fields.String(metadata={"description": "IANA time zone of the office, in which the case's days "
+                                                         "are counted (America/Los_Angeles)"})
     goods_description = fields.String()
     detained_on = fields.Date()
     notified_on = fields.Date(allow_none=True)

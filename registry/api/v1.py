@@ -18,6 +18,7 @@ from registry.extensions import db
 from registry.models import BulkHit, Product, Role, Supplier
 from registry.services import audit, bulk, cases as case_service, checks as check_service, products, suppliers, tenancy
 from registry.services.auth import require_role
+from registry.services.calendar import zone_name
 from registry.services.errors import ValidationError
 from registry.services.profiles import load_profiles
 from registry.services.registry_search import search_products
@@ -165,7 +166,8 @@ def _case_out(case):
                   "extended": d.extended} for d in (case_service.case_deadlines(case, profile) if profile else [])]
     return {**{k: getattr(case, k) for k in ("id", "state", "jurisdiction", "procedure", "legal_basis", "office",
                                              "office_country", "office_region", "goods_description", "detained_on", "notified_on",
-                                             "check_id", "right_id", "organisation_id")}, "deadlines": deadlines}
+                                             "check_id", "right_id", "organisation_id")},
+            "office_zone": zone_name(case.office_zone), "deadlines": deadlines}
 
 
 @case_api.route("/cases")

@@ -29,6 +29,11 @@ class DetainForm(FlaskForm):
     office_region = fields.text("Region of the office (optional)",
                                 hint="Where the region has public holidays of its own: its ISO 3166-2 code, "
                                      "such as HH for Hamburg or BY for Bavaria. They are skipped too.")
+    office_zone = fields.text("Time zone of the office (optional)",
+                              hint="The case's days are counted in it: the day the goods were presented, the "
+                                   "day each period ends. Its IANA name, such as America/Los_Angeles or "
+                                   "Atlantic/Azores. Left empty: this service's zone if it is one of the "
+                                   "country's, otherwise the country's main one.")
     goods_description = fields.area("Goods detained")
     goods_quantity = fields.text("Quantity detained")
     goods_unit = fields.text("Unit")

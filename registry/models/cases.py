@@ -33,6 +33,10 @@ class DetentionCase(Timestamped, Base):
     #: The office's region within its country (ISO 3166-2 subdivision without the country, such
     #: as HH for Hamburg) where regional public holidays apply; empty for the national calendar.
     office_region: Mapped[str] = mapped_column(String(10), default="", server_default="")
+    #: The office's IANA time zone, in which the case's days are counted (which day goods were
+    #: presented, when a period ends); empty for cases opened before offices had zones of their
+    #: own, whose days are the service's (``TIMEZONE``).
+    office_zone: Mapped[str] = mapped_column(String(64), default="", server_default="")
     goods_description: Mapped[str] = mapped_column(Text)
     goods_quantity: Mapped[float | None] = mapped_column(Numeric(14, 3))
     goods_unit: Mapped[str] = mapped_column(String(20), default="")

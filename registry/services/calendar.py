@@ -3,13 +3,16 @@ and the day it is where the customs offices work.
 
 Legal clocks count in the offices' days: a detention at 23:30 in Newark is on that day there,
 though it is the next day in UTC, the server's clock. ``TIMEZONE`` (an IANA name, set once at
-start-up from the configuration) is that local time; every "today" of the services and every
-timestamp turned into a date goes through ``local_today`` and ``local_date``.
+start-up from the configuration) is the service's local time; every "today" of the services and
+every timestamp turned into a date goes through ``local_today`` and ``local_date``. A detention
+case carries its office's own zone (Los Angeles on a service run from New York, the Azores on
+one run from Lisbon), which those two are given for that case's clock.
 """
 
 from __future__ import annotations
 
 import logging
+from importlib import resources
 from datetime import date, datetime, timedelta, timezone, tzinfo
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -19,31 +22,77 @@ import holidays
 log = logging.getLogger(__name__)
 
 _local_zone: tzinfo = timezone.utc
+_local_zone_name = "UTC"
 
 
 def set_local_zone(name: str) -> None:
     """The offices' time zone, by its IANA name (Europe/Berlin, America/New_York, UTC)."""
-    global _local_zone
+    global _local_zone, _local_zone_name
     try:
-        _local_zone = ZoneInfo(str(name or "UTC"))
+        _local_zone, _local_zone_name = ZoneInfo(str(name or "UTC")), str(name or "UTC")
     except (ZoneInfoNotFoundError, ValueError):
         raise ValueError(f"TIMEZONE {name!r} is not a time zone name such as Europe/Berlin or "
                          "America/New_York") from None
 
 
-def local_zone() -> tzinfo:
-    return _local_zone
+def local_zone(name: str = "") -> tzinfo:
+    """The zone called ``name``; with none, the service's (``TIMEZONE``)."""
+    return _zone(name) if name else _local_zone
 
 
-def local_today() -> date:
-    return datetime.now(_local_zone).date()
+@lru_cache(maxsize=64)
+def _zone(name: str) -> tzinfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        # A stored zone that a later tz database no longer has: the service's zone, as before
+        # offices had zones of their own, rather than a case that cannot be opened.
+        log.warning("time zone %r is unknown; the service's zone %s is used", name, _local_zone_name)
+        return _local_zone
 
 
-def local_date(moment: datetime) -> date:
-    """The offices' date of a stored moment (naive ones are UTC, as they are stored)."""
+def zone_name(zone: str = "") -> str:
+    """The name of the zone a case's days are counted in: its office's, or the service's."""
+    return zone or _local_zone_name
+
+
+def local_today(zone: str = "") -> date:
+    """Today in the zone ``zone`` (an office's); with none, in the service's zone."""
+    return datetime.now(local_zone(zone)).date()
+
+
+def local_date(moment: datetime, zone: str = "") -> date:
+    """The date of a stored moment (naive ones are UTC, as they are stored) in ``zone``."""
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(_local_zone).date()
+    return moment.astimezone(local_zone(zone)).date()
+
+
+@lru_cache(maxsize=1)
+def _zones_by_country() -> dict[str, tuple[str, ...]]:
+    """The tz database's zones of each country (its ``zone.tab``: country code, coordinates,
+    zone, comment), the country's principal zone first, as the file lists them."""
+    table: dict[str, list[str]] = {}
+    text = resources.files("tzdata").joinpath("zoneinfo", "zone.tab").read_text(encoding="utf-8")
+    for line in text.splitlines():
+        if line.startswith("#") or not line.strip():
+            continue
+        country, _, name = line.split("\t")[:3]
+        table.setdefault(country, []).append(name)
+    return {country: tuple(names) for country, names in table.items()}
+
+
+def zones_of(country: str) -> tuple[str, ...]:
+    """The IANA time zones of an ISO 3166 country (DE: Europe/Berlin, Europe/Busingen)."""
+    return _zones_by_country().get(country.upper(), ())
+
+
+def default_zone(country: str) -> str:
+    """An office's zone when none is named: the service's own when the country has it, else the
+    country's principal zone (Europe/Helsinki for an office in Finland on a service run in
+    Brussels), else the service's."""
+    zones = zones_of(country)
+    return _local_zone_name if _local_zone_name in zones or not zones else zones[0]
 
 #: Regional jurisdictions counted on the calendar of the seat of their customs authority
 #: unless a country is given; the EU has no common public-holiday calendar.

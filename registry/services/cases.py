@@ -27,7 +27,7 @@ from registry.services.auth import require_role
 from registry.services.calendar import add_working_days, local_date, local_today
 from registry.services.errors import Conflict, Forbidden, NotFound, ValidationError
 from registry.services.profiles import DeadlineRule, Profile
-from registry.services.validation import FieldCollector, parse_country, parse_region
+from registry.services.validation import FieldCollector, parse_country, parse_region, parse_zone
 
 STATES = {
     "detained": "Detained",
@@ -199,7 +199,6 @@ def open_detention(session: Session, actor: User, profiles: Mapping[str, Profile
                    raw: Mapping[str, Any], *, today: date | None = None) -> DetentionCase:
     """Detain the goods of a check: the check's decision becomes "detain" and a case opens."""
     require_role(actor, Role.OFFICER)
-    today = today or local_today()
     check = session.get(Check, check_id)
     if check is None:
         raise NotFound(f"check {check_id}")
@@ -231,6 +230,11 @@ def open_detention(session: Session, actor: User, profiles: Mapping[str, Profile
     if values.get("office_country") and raw.get("office_region"):
         fields.attempt("office_region", lambda: parse_region(raw["office_region"], values["office_country"],
                                                              "office_region"))
+    if values.get("office_country"):
+        fields.attempt("office_zone", lambda: parse_zone(raw.get("office_zone") or "", values["office_country"],
+                                                         "office_zone"))
+    # The case's days are the office's: the day it is there decides, not the server's.
+    today = today or local_today(values.get("office_zone", ""))
     values["goods_description"] = str(raw.get("goods_description") or check.description or "").strip()
     if not values["goods_description"]:
         fields.errors["goods_description"] = "describe the goods detained"
@@ -261,7 +265,7 @@ def open_detention(session: Session, actor: User, profiles: Mapping[str, Profile
                                         "today: detain ex officio, or release")
     fields.raise_errors()
     right = suggestion.right if suggestion is not None else None
-    presented = local_date(check.created_at) if check.created_at else today
+    presented = local_date(check.created_at, values["office_zone"]) if check.created_at else today
     case = DetentionCase(
         check_id=check.id, officer_id=actor.id, jurisdiction=profile.code, procedure=procedure,
         legal_basis=legal_basis, right_id=right.id if right else None,
@@ -289,7 +293,7 @@ def available_transitions(case: DetentionCase, actor: User, profile: Profile | N
     """The steps the actor can take now: those the state allows and no rule refuses."""
     if actor.role == Role.OFFICER and actor.office and case.office.strip().lower() != actor.office.strip().lower():
         return []
-    today = today or local_today()
+    today = today or local_today(case.office_zone)
     return [(name, t) for name, t in TRANSITIONS.items()
             if case.state in t.sources and actor.role in t.roles
             and _refusal(case, name, profile, today, case.declarant_consent) is None]
@@ -309,7 +313,7 @@ def advance(session: Session, actor: User, case_id: int, action: str, *, expecte
     if actor.role not in transition.roles:
         raise Forbidden(f"your role cannot '{transition.label.lower()}'")
     _check_version(case, expected_version)
-    today = today or local_today()
+    today = today or local_today(case.office_zone)
     profile = _profile(case, profiles)
     deemed = _consent_deadline_passed(case, profile, today)
     _check_transition(case, action, profile, today, "deemed" if deemed is not None else case.declarant_consent)
@@ -519,7 +523,7 @@ def _start(case: DetentionCase, start: str) -> date | None:
         if event is None:
             return None
         on = (event.details or {}).get("on")
-        return date.fromisoformat(on) if on else local_date(event.at)
+        return date.fromisoformat(on) if on else local_date(event.at, case.office_zone)
     return {"presented": case.presented_on, "detained": case.detained_on, "notified": case.notified_on}[start]
 
 
@@ -553,7 +557,7 @@ def case_deadlines(case: DetentionCase, profile: Profile) -> list[Deadline]:
 def next_deadline(case: DetentionCase, profile: Profile, today: date | None = None) -> Deadline | None:
     """The earliest deadline still running: not met, not ended with the detention, not a
     party's period that ran out, not the declarant's once their answer is recorded."""
-    today = today or local_today()
+    today = today or local_today(case.office_zone)
     pending = [d for d in case_deadlines(case, profile) if d.running(today)
                and not (d.rule.deemed_consent and case.declarant_consent)]
     return min(pending, key=lambda d: d.due, default=None)
@@ -577,7 +581,7 @@ def _record_deemed_consent(session: Session, case: DetentionCase, deadline: Dead
 def apply_deemed_consent(session: Session, case: DetentionCase, profile: Profile | None = None, *,
                          today: date | None = None) -> bool:
     """Record the declarant's consent when its deadline passed in silence. Idempotent."""
-    today = today or local_today()
+    today = today or local_today(case.office_zone)
     profile = profile or _profile(case, None)
     if _consent_deadline_passed(case, profile, today) is None:
         return False
@@ -626,24 +630,27 @@ def apply_all_deemed_consents(session: Session, profiles: Mapping[str, Profile],
 class DashboardRow:
     case: DetentionCase
     deadline: Deadline | None
+    #: Today at the case's office, which its deadline is judged by.
+    today: date
 
-    def sort_key(self, today: date) -> tuple:
+    def sort_key(self) -> tuple:
         if self.deadline is None:
             return (2, date.max, self.case.id)
-        return (0 if self.deadline.overdue(today) else 1, self.deadline.due, self.case.id)
+        return (0 if self.deadline.overdue(self.today) else 1, self.deadline.due, self.case.id)
 
 
 def dashboard(session: Session, actor: User, profiles: Mapping[str, Profile], *, today: date | None = None
               ) -> list[DashboardRow]:
-    """Open cases by how soon their next deadline falls, overdue first."""
-    today = today or local_today()
+    """Open cases by how soon their next deadline falls, overdue first; each judged on the day
+    it is at its office, unless ``today`` is given."""
     rows = []
     for case in list_cases(session, actor):
         if case.state not in OPEN_STATES:
             continue
         profile = profiles.get(case.jurisdiction)
-        rows.append(DashboardRow(case, next_deadline(case, profile, today) if profile else None))
-    return sorted(rows, key=lambda row: row.sort_key(today))
+        day = today or local_today(case.office_zone)
+        rows.append(DashboardRow(case, next_deadline(case, profile, day) if profile else None, day))
+    return sorted(rows, key=DashboardRow.sort_key)
 
 
 # -- the rights holder's answer ------------------------------------------------------------------
@@ -686,7 +693,7 @@ def respond(session: Session, actor: User, case_id: int, raw: Mapping[str, Any],
     require_role(actor, Role.HOLDER)
     case = get_case(session, actor, case_id)
     _check_version(case, expected_version)
-    today = today or local_today()
+    today = today or local_today(case.office_zone)
     if case.state not in _RESPONSE:
         raise Conflict(f"the case is '{STATES[case.state].lower()}': it is not waiting for your answer")
     profile = _profile(case, profiles)
@@ -753,7 +760,7 @@ def record_declarant_answer(session: Session, actor: User, case_id: int, answer:
     Without consent (given, or deemed when the period passes in silence) the goods are not
     destroyed; after an objection only a court can order it."""
     case = _open_case_for_officer(session, actor, case_id, expected_version)
-    today = today or local_today()
+    today = today or local_today(case.office_zone)
     if answer not in DECLARANT_ANSWERS:
         raise ValidationError({"answer": "say whether the declarant consents to destruction or objects"})
     profile = _profile(case, profiles)
@@ -856,7 +863,7 @@ def record_sample(session: Session, actor: User, case_id: int, raw: Mapping[str,
         fields.values[key] = str(raw.get(key) or "").strip()[:300]
         if not fields.values[key]:
             fields.errors[key] = f"enter {label}"
-    fields.attempt("handed_on", lambda: parse_date(raw.get("handed_on"), "handed_on") or local_today())
+    fields.attempt("handed_on", lambda: parse_date(raw.get("handed_on"), "handed_on") or local_today(case.office_zone))
     fields.raise_errors()
     if fields.values["handed_on"] < case.detained_on:
         raise ValidationError({"handed_on": "a sample cannot be handed over before the goods were detained"})
@@ -882,7 +889,7 @@ def return_sample(session: Session, actor: User, case_id: int, sample_id: int,
     if sample.returned_on is not None:
         raise Conflict(f"sample {sample.reference} was already returned on {sample.returned_on}")
     with _claimed(session, case):
-        sample.returned_on = returned_on or local_today()
+        sample.returned_on = returned_on or local_today(case.office_zone)
         _event(session, actor, case, "sample_returned", case.state, case.state,
                note=f"Sample {sample.reference} returned on {sample.returned_on}", details={"sample": sample.id})
     return case

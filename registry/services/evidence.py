@@ -36,6 +36,7 @@ from registry.models import (AuditCheckpoint, AuditEvent, DetentionCase, Evidenc
 from registry.models.base import as_utc
 from registry.services import audit
 from registry.services.auth import require_role
+from registry.services.calendar import local_date, zone_name
 from registry.services.cases import OPEN_STATES, STATES, case_deadlines, get_case
 from registry.services.errors import DomainError, NotFound, ValidationError
 from registry.services.profiles import Profile
@@ -188,6 +189,7 @@ def case_record(session: Session, case: DetentionCase, profile: Profile | None) 
         "jurisdiction": case.jurisdiction, "profile": profile.name if profile else case.jurisdiction,
         "procedure": case.procedure, "legal_basis": case.legal_basis,
         "office": case.office, "office_country": case.office_country, "office_region": case.office_region or None,
+        "office_zone": zone_name(case.office_zone),
         "officer": _person(case.officer),
         "presented_on": _iso(case.presented_on), "detained_on": _iso(case.detained_on),
         "notified_on": _iso(case.notified_on), "extension_granted_on": _iso(case.extension_granted_on),
@@ -398,7 +400,7 @@ def verify_package(data: bytes, signer: Signer) -> evidence_verifier.Report:
 # -- the case register ------------------------------------------------------------------------
 
 REGISTER_COLUMNS = ["case", "state", "outcome", "jurisdiction", "procedure", "legal_basis", "office",
-                    "office_country", "office_region", "rights_holder", "right", "goods", "quantity", "unit", "presented_on",
+                    "office_country", "office_region", "office_zone", "rights_holder", "right", "goods", "quantity", "unit", "presented_on",
                     "detained_on", "notified_on", "extension_granted_on", "declarant_consent",
                     "next_deadline", "next_deadline_label", "closed_on", "evidence_exports"]
 _OUTCOMES = {"destroyed": "destroyed", "released": "released", "court_proceedings": "court proceedings",
@@ -428,10 +430,11 @@ def case_register_csv(session: Session, actor: User, profiles: Mapping[str, Prof
         if case.state == "closed":
             outcome = next((_OUTCOMES.get(e.from_state, e.from_state) for e in reversed(case.events)
                             if e.to_state == "closed"), "closed")
-        closed_on = next((e.at.date().isoformat() for e in reversed(case.events) if e.to_state == "closed"), "")
+        closed_on = next((local_date(e.at, case.office_zone).isoformat() for e in reversed(case.events)
+                          if e.to_state == "closed"), "")
         writer.writerow([_cell(v) for v in [
             case_reference(case), STATES.get(case.state, case.state), outcome, case.jurisdiction, case.procedure,
-            case.legal_basis, case.office, case.office_country, case.office_region,
+            case.legal_basis, case.office, case.office_country, case.office_region, zone_name(case.office_zone),
             case.organisation.name if case.organisation else "", case.right.label if case.right else "",
             case.goods_description, case.goods_quantity if case.goods_quantity is not None else "", case.goods_unit,
             case.presented_on, case.detained_on, case.notified_on or "", case.extension_granted_on or "",

@@ -133,6 +133,25 @@ def parse_region(value: str, country: str, field: str = "region") -> str:
     return text
 
 
+def parse_zone(value: str, country: str, field: str = "zone") -> str:
+    """An office's time zone: one of ``country``'s IANA zones, matched without regard to case
+    (america/los_angeles); with none given, the country's default (``calendar.default_zone``)."""
+    from registry.services.calendar import default_zone, zones_of
+
+    text = str(value or "").strip()
+    if not text:
+        return default_zone(country)
+    known = zones_of(country)
+    found = next((zone for zone in known if zone.lower() == text.lower()), None)
+    if found is None:
+        # Cities before the sub-regions of a state (America/Indiana/Vevay): the list can be long.
+        ordered = sorted(known, key=lambda zone: zone.count("/") > 1)
+        shown = ", ".join(ordered[:16]) + (f" and {len(known) - 16} more" if len(known) > 16 else "")
+        raise ValidationError({field: f"'{text}' is not a time zone of {country}"
+                                      + (f" (one of: {shown})" if known else "")})
+    return found
+
+
 def parse_countries(value: str | Iterable[str] | None, field: str = "countries") -> list[str]:
     return _unique(parse_country(item, field) for item in split_list(value))
 

@@ -21,7 +21,7 @@ from registry.models import (CaseEvent, CheckPhoto, DetentionCase, EvidenceExpor
                              Sample)
 from registry.services import cases as case_service
 from registry.services import checks as check_service
-from registry.services.calendar import local_today
+from registry.services.calendar import local_today, zone_name
 from registry.services import evidence
 from registry.services import notifications
 from registry.mail import mailer_from_config
@@ -71,7 +71,7 @@ def detain(check_id: int):
 @login_required
 def index():
     today = local_today()
-    rows = case_service.dashboard(db.session, actor(), profiles(), today=today)
+    rows = case_service.dashboard(db.session, actor(), profiles())  # each case on its office's day
     closed = [c for c in case_service.list_cases(db.session, actor()) if c.state not in case_service.OPEN_STATES]
     return render_template("cases/index.html", rows=rows, closed=closed, today=today, states=case_service.STATES)
 
@@ -97,7 +97,7 @@ def case_page(case_id: int, *, status: int = 200, draft: dict | None = None,
     case_service.apply_deemed_consent(db.session, case, profile)  # when anyone looks at an overdue case
     case_service.record_view(db.session, user, case)  # the page shows declarant data
     commit(keep_loaded=True)  # what was read is what the page shows: no need to read it again
-    today = local_today()
+    today = local_today(case.office_zone)
     products, images = [], []
     if user.role == Role.HOLDER and case.right_id:
         products = db.session.scalars(select(Product).where(Product.right_id == case.right_id)
@@ -111,7 +111,8 @@ def case_page(case_id: int, *, status: int = 200, draft: dict | None = None,
                                               for product in products for f in product.features]
         answer_form.cited_images.choices = [(str(i.id), f"{i.kind.value.title()}: {i.original_filename}")
                                             for i in images]
-    return render_template("cases/show.html", case=case, profile=profile, today=today, products=products,
+    return render_template("cases/show.html", case=case, profile=profile, today=today,
+                           office_zone=zone_name(case.office_zone), products=products,
                            images=images, answering=answering, answer_form=answer_form,
                            deadlines=case_service.case_deadlines(case, profile) if profile else [],
                            next_deadline=case_service.next_deadline(case, profile, today) if profile else None,

@@ -683,6 +683,8 @@ def test_cases_are_filtered_by_state_and_an_unknown_state_is_refused(api, world,
         return sorted(c["id"] for c in response.get_json())
 
     assert listed("") == ids and listed("?state=open") == [ids[0]]
+    # Each case says in which time zone its days are counted: its office's.
+    assert {c["office_zone"] for c in api("get", "/api/v1/cases", officer).get_json()} == {"Europe/Berlin"}
     assert listed("?state=closed") == [ids[1]] and listed("?state=detained") == [ids[0]]
     error = assert_error(api("get", "/api/v1/cases?state=opne", officer), 422, "validation_failed")
     assert "state" in error["details"]

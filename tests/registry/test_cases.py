@@ -702,3 +702,86 @@ def test_a_region_no_longer_known_keeps_the_national_holidays():
     # As if a later release of the holidays package had dropped the stored region's code.
     assert add_working_days(date(2026, 12, 18), 10, "DE", "XX") == add_working_days(date(2026, 12, 18), 10, "DE")
     assert add_working_days(date(2026, 12, 18), 10, "DE") == date(2027, 1, 5)  # Christmas, New Year skipped
+
+
+def test_an_office_in_another_time_zone_counts_its_own_days(session, world, check, newark_time):
+    """On a service run in New York, a Los Angeles office's case is presented, detained and
+    judged overdue on Los Angeles days; a New York case on New York days."""
+    # 21:30 on Monday 23 November in Los Angeles: already 00:30 on Tuesday in New York.
+    check.created_at = datetime(2026, 11, 24, 5, 30, tzinfo=timezone.utc)
+    session.commit()
+    raw = {"jurisdiction": "US", "legal_basis": "recordation", "office": "Port of Los Angeles",
+           "office_country": "US", "office_zone": "america/los_angeles"}
+    with freeze_time("2026-11-24 05:45:00"):
+        los_angeles = cases.open_detention(session, world.officer, PROFILES, check.id, raw)
+    session.commit()
+    assert los_angeles.office_zone == "America/Los_Angeles"
+    assert los_angeles.presented_on == los_angeles.detained_on == date(2026, 11, 23)
+    assert due_dates(los_angeles)["detention_decision"] == date(2026, 12, 1)  # Thanksgiving skipped
+
+    other = Check(officer_id=world.officer.id, declared_brand="A1pha", description="running shoes",
+                  created_at=datetime(2026, 11, 24, 5, 30, tzinfo=timezone.utc))
+    other.suggestions.append(Suggestion(rank=1, right_id=world.a.right.id, brand_name="ALPHA", score=0.9,
+                                        recommendation="detain", signals=[], evidence=[]))
+    session.add(other)
+    session.commit()
+    with freeze_time("2026-11-24 05:45:00"):
+        newark = cases.open_detention(session, world.officer, PROFILES, other.id,
+                                      {**raw, "office": "Port of Newark", "office_zone": ""})
+    session.commit()
+    assert newark.office_zone == "America/New_York"  # left empty: the service's zone, one of the country's
+    assert newark.presented_on == date(2026, 11, 24)
+
+    # 01:30 on Wednesday 2 December in New York, 22:30 on Tuesday 1 December in Los Angeles: the
+    # Los Angeles decision is due today there, not overdue; New York's is due on 2 December.
+    with freeze_time("2026-12-02 06:30:00"):
+        rows = {row.case.id: row for row in cases.dashboard(session, world.officer, PROFILES)}
+        assert rows[los_angeles.id].today == date(2026, 12, 1)
+        assert rows[los_angeles.id].deadline.due == date(2026, 12, 1)
+        assert not rows[los_angeles.id].deadline.overdue(rows[los_angeles.id].today)
+        assert rows[newark.id].today == date(2026, 12, 2)
+    # A minute after midnight in Los Angeles, it is overdue.
+    with freeze_time("2026-12-02 08:01:00"):
+        row = next(r for r in cases.dashboard(session, world.officer, PROFILES) if r.case.id == los_angeles.id)
+        assert row.today == date(2026, 12, 2) and row.deadline.overdue(row.today)
+
+
+@pytest.mark.parametrize("service_zone, country, expected", [
+    ("UTC", "DE", "Europe/Berlin"),  # the service's zone is not Germany's: Germany's main one
+    ("Europe/Berlin", "DE", "Europe/Berlin"),
+    ("Europe/Brussels", "FI", "Europe/Helsinki"),
+    ("America/Chicago", "US", "America/Chicago"),  # the service's own, as one of the country's
+    ("Europe/Lisbon", "PT", "Europe/Lisbon"),
+])
+def test_an_office_zone_left_empty_is_the_services_or_the_countrys_main_one(service_zone, country, expected):
+    from registry.services import calendar
+    from registry.services.validation import parse_zone
+
+    calendar.set_local_zone(service_zone)
+    try:
+        assert parse_zone("", country) == expected
+    finally:
+        calendar.set_local_zone("UTC")
+
+
+def test_a_time_zone_of_another_country_is_refused_and_nothing_is_opened(session, world, check):
+    for zone, listed in (("Europe/Paris", "one of: Europe/Berlin, Europe/Busingen"), ("Mars/Olympus", "Europe/Berlin")):
+        with pytest.raises(ValidationError) as refused:
+            open_case(session, world, check, office_zone=zone)
+        session.rollback()
+        assert f"'{zone}' is not a time zone of DE" in refused.value.errors["office_zone"]
+        assert listed in refused.value.errors["office_zone"]
+    assert session.scalar(select(func.count(DetentionCase.id))) == 0
+    # Azores: one of Portugal's zones.
+    case = open_case(session, world, check, office="Ponta Delgada customs office", office_country="PT",
+                     office_zone="Atlantic/Azores")
+    assert case.office_zone == "Atlantic/Azores"
+
+
+def test_a_stored_zone_no_longer_known_counts_in_the_services_zone(caplog):
+    from registry.services.calendar import local_date
+
+    moment = datetime(2026, 12, 1, 23, 30, tzinfo=timezone.utc)
+    assert local_date(moment, "Gone/Zone") == local_date(moment) == date(2026, 12, 1)
+    assert local_date(moment, "Asia/Tokyo") == date(2026, 12, 2)
+    assert "Gone/Zone" in caplog.text

@@ -480,6 +480,7 @@ def test_case_register(session, world, blobs, signer, case):
     assert rows[0]["detained_on"] == "2026-12-18" and rows[0]["evidence_exports"] == "1"
     assert rows[0]["state"] == "Infringement confirmed" and rows[0]["rights_holder"] == "Alpha Brands GmbH"
     assert (rows[0]["office_country"], rows[0]["office_region"]) == ("DE", "")  # the national calendar
+    assert rows[0]["office_zone"] == "Europe/Berlin"  # the office's days, on a service run in UTC
     case.office_region = "HH"
     session.commit()
     text = evidence.case_register_csv(session, world.legal, PROFILES, start=date(2026, 12, 1), end=date(2026, 12, 31))
