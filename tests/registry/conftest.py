@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 import re
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 
 from pathlib import Path
 
@@ -16,7 +16,7 @@ from sqlalchemy import select, text
 
 from registry import create_app
 from registry.extensions import db
-from registry.models import Base, OrganisationStatus, Role
+from registry.models import Base, Check, OrganisationStatus, Role, Suggestion
 from registry.services import organisations, products, rights, suppliers, users
 
 PASSWORD = "correct-horse-battery"
@@ -282,6 +282,17 @@ def world(session, blobs) -> World:
     b = make_tenant(session, blobs, admin, "Beta Goods SA", "FR", "BETA", (0, 0, 200))
     session.commit()
     return World(a, b, officer, legal, admin)
+
+
+def suspect_check(session, world, *, brand: str = "A1pha", created_at: datetime | None = None, **values) -> Check:
+    """A check of running shoes whose first suggestion is organisation A's mark: goods to detain."""
+    check = Check(officer_id=world.officer.id, declared_brand=brand, description="running shoes",
+                  created_at=created_at or datetime.now(timezone.utc), **values)
+    check.suggestions.append(Suggestion(rank=1, right_id=world.a.right.id, brand_name="ALPHA", score=0.9,
+                                        recommendation="detain", signals=[], evidence=[]))
+    session.add(check)
+    session.commit()
+    return check
 
 
 #: Dated tests (legal clocks, evidence) run on fixed days from late 2026 to early 2027: the

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from registry.models import ApiToken, BulkJob, Check, Product, Role
 from registry.services import api_tokens, users
-from tests.registry.conftest import png_bytes
+from tests.registry.conftest import png_bytes, suspect_check
 
 
 @pytest.fixture
@@ -657,18 +657,14 @@ def test_prose_on_the_reference_page_is_escaped_and_only_backquotes_become_code(
 
 
 def test_cases_are_filtered_by_state_and_an_unknown_state_is_refused(api, world, token_for, session):
-    from registry.models import DetentionCase, Suggestion
+    from registry.models import DetentionCase
     from registry.services import cases as case_service
     from registry.services.profiles import load_profiles
 
     officer = token_for(world.officer)
     ids = []
     for brand in ("A1pha", "Alpha"):
-        check = Check(officer_id=world.officer.id, declared_brand=brand, description="running shoes", quantity=10)
-        check.suggestions.append(Suggestion(rank=1, right_id=world.a.right.id, brand_name="ALPHA", score=0.9,
-                                            recommendation="detain", signals=[], evidence=[]))
-        session.add(check)
-        session.commit()
+        check = suspect_check(session, world, brand=brand, quantity=10)
         case = case_service.open_detention(session, world.officer, load_profiles(), check.id, {
             "jurisdiction": "EU", "procedure": "standard", "legal_basis": "application",
             "office": "Hamburg customs office", "office_country": "DE"})

@@ -12,7 +12,7 @@ from registry.models import AuditEvent, Check, DetentionCase, Notice, Suggestion
 from registry.services import cases
 from registry.services.errors import Conflict, Forbidden, NotFound, ValidationError
 from registry.services.profiles import ProfileError, load_profiles, parse_profiles
-from tests.registry.conftest import pin_protection
+from tests.registry.conftest import pin_protection, suspect_check
 
 PROFILES = load_profiles()
 
@@ -20,13 +20,8 @@ PROFILES = load_profiles()
 @pytest.fixture
 def check(session, world):
     pin_protection(session, world)  # these tests run on fixed days
-    check = Check(officer_id=world.officer.id, declared_brand="A1pha", description="running shoes",
-                  quantity=200, quantity_unit="pairs", created_at=datetime(2026, 12, 18, 9, 0, tzinfo=timezone.utc))
-    check.suggestions.append(Suggestion(rank=1, right_id=world.a.right.id, brand_name="ALPHA", score=0.9,
-                                        recommendation="detain", signals=[], evidence=[]))
-    session.add(check)
-    session.commit()
-    return check
+    return suspect_check(session, world, quantity=200, quantity_unit="pairs",
+                         created_at=datetime(2026, 12, 18, 9, 0, tzinfo=timezone.utc))
 
 
 def open_case(session, world, check, **overrides):
@@ -392,12 +387,7 @@ def test_the_job_commits_case_by_case_and_leaves_a_case_being_changed_for_later(
                                                                                monkeypatch):
     opened = []
     for _ in range(3):
-        other = Check(officer_id=world.officer.id, declared_brand="A1pha", description="running shoes",
-                      quantity=10, created_at=check.created_at)
-        other.suggestions.append(Suggestion(rank=1, right_id=world.a.right.id, brand_name="ALPHA", score=0.9,
-                                            recommendation="detain", signals=[], evidence=[]))
-        session.add(other)
-        session.commit()
+        other = suspect_check(session, world, quantity=10, created_at=check.created_at)
         case = open_case(session, world, other)
         cases.advance(session, world.officer, case.id, "notify", today=date(2026, 12, 21))
         session.commit()
@@ -719,12 +709,7 @@ def test_an_office_in_another_time_zone_counts_its_own_days(session, world, chec
     assert los_angeles.presented_on == los_angeles.detained_on == date(2026, 11, 23)
     assert due_dates(los_angeles)["detention_decision"] == date(2026, 12, 1)  # Thanksgiving skipped
 
-    other = Check(officer_id=world.officer.id, declared_brand="A1pha", description="running shoes",
-                  created_at=datetime(2026, 11, 24, 5, 30, tzinfo=timezone.utc))
-    other.suggestions.append(Suggestion(rank=1, right_id=world.a.right.id, brand_name="ALPHA", score=0.9,
-                                        recommendation="detain", signals=[], evidence=[]))
-    session.add(other)
-    session.commit()
+    other = suspect_check(session, world, created_at=datetime(2026, 11, 24, 5, 30, tzinfo=timezone.utc))
     with freeze_time("2026-11-24 05:45:00"):
         newark = cases.open_detention(session, world.officer, PROFILES, other.id,
                                       {**raw, "office": "Port of Newark", "office_zone": ""})
