@@ -405,7 +405,10 @@ def evidence_key() -> None:
 @click.option("--grace-minutes", type=click.IntRange(min=0), default=60, show_default=True,
               help="Keep files younger than this: an upload in flight has not committed its row yet.")
 @click.option("--dry-run", is_flag=True, help="List what would be removed; remove nothing.")
-def blobs_clean(grace_minutes: int, dry_run: bool) -> None:
+@click.option("--display-copies-unused-days", type=click.IntRange(min=0), default=30, show_default=True,
+              help="Also remove full-size display copies nobody looked at for this long (made again on "
+                   "the next look), and those of images no longer stored.")
+def blobs_clean(grace_minutes: int, dry_run: bool, display_copies_unused_days: int) -> None:
     """Remove blobs that no row names and leftover temporary files (a crash mid-upload leaves them)."""
     from datetime import timedelta
 
@@ -424,6 +427,12 @@ def blobs_clean(grace_minutes: int, dry_run: bool) -> None:
                f"{grace_minutes} minute(s) kept.")
     if report.unknown:
         click.echo(f"{len(report.unknown)} file(s) the store does not write were left alone, e.g. {report.unknown[0]}")
+    if not dry_run:
+        store = current_app.extensions["blobs"]
+        pruned = current_app.extensions["display_copies"].prune(
+            store.exists, unused_for_seconds=display_copies_unused_days * 86400)
+        click.echo(f"Removed {len(pruned)} display cop{'y' if len(pruned) == 1 else 'ies'} (made again when "
+                   "next looked at).")
 
 
 @blobs_cli.command("check")

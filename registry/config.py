@@ -25,6 +25,7 @@ _ENVIRONMENT = {
     "MIGRATION_DATABASE_URL": "MIGRATION_DATABASE_URI",
     "SECRET_KEY": "SECRET_KEY",
     "BLOB_DIR": "BLOB_DIR",
+    "DISPLAY_COPY_DIR": "DISPLAY_COPY_DIR",
     "SIGNING_KEY_FILE": "SIGNING_KEY_FILE",
     "BULK_ENGINE_DIR": "BULK_ENGINE_DIR",
     "BULK_QUEUE": "BULK_QUEUE",
@@ -113,6 +114,9 @@ def defaults(instance_path: str) -> dict[str, Any]:
         # The customs offices' time zone: their "today" starts and ends the legal clocks.
         "TIMEZONE": "UTC",
         "BLOB_DIR": str(instance / "blobs"),
+        # Full-size views of stored images, made once and kept (derived data, safe to delete);
+        # empty: beside BLOB_DIR, as "<its name>-display-copies".
+        "DISPLAY_COPY_DIR": "",
         # Ed25519 key that signs audit checkpoints and evidence packages: outside the database.
         "SIGNING_KEY_FILE": str(instance / "signing_key.pem"),
         # Bulk screening: the largest manifest, lines per chunk (the unit a worker takes), how

@@ -17,7 +17,7 @@ from werkzeug.routing import IntegerConverter
 from registry.extensions import csrf, db, limiter, login_manager, migrate, talisman
 from registry.models.base import ID_MAX
 from registry.services.errors import Forbidden, NotFound
-from registry.storage import BlobStore
+from registry.storage import BlobStore, DisplayCopies
 
 MIGRATIONS = str(Path(__file__).resolve().parent / "migrations")
 
@@ -229,6 +229,9 @@ def init_storage(app: Flask) -> None:
     from registry.services import signing
 
     app.extensions["blobs"] = BlobStore(app.config["BLOB_DIR"])
+    blob_dir = Path(app.config["BLOB_DIR"])
+    app.extensions["display_copies"] = DisplayCopies(app.config["DISPLAY_COPY_DIR"]
+                                                     or blob_dir.with_name(f"{blob_dir.name}-display-copies"))
     app.extensions["signer"] = signing.load_or_create(app.config["SIGNING_KEY_FILE"])
     app.extensions["engine"] = EngineCache(ocr=app.config["ENGINE_OCR"])
 

@@ -3,7 +3,7 @@ only to those who may see them."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response
+from flask import Blueprint, Response, current_app
 from flask_login import login_required
 
 from registry.extensions import db
@@ -32,9 +32,11 @@ def image_response(data: bytes, *, filename: str, mimetype: str = "image/png") -
 def full_size_response(sha256: str, *, name: str) -> Response:
     """The stored original re-encoded (``make_display_copy``: a JPEG, or a PNG where it has
     transparency; EXIF and GPS dropped), at most ``FULL_SIZE`` pixels a side: the original bytes
-    never reach the browser. Made on each look, a few tenths of a second for a 12-megapixel
-    photo: the originals passed the upload checks, which bound what decoding them costs."""
-    data, mimetype = make_display_copy(blobs().get(sha256), size=FULL_SIZE)
+    never reach the browser. Made on the first look (a few tenths of a second for a 12-megapixel
+    photo) and kept for the next ones (``storage.DisplayCopies``)."""
+    copies = current_app.extensions["display_copies"]
+    data, mimetype = copies.get_or_make(sha256, FULL_SIZE,
+                                        lambda: make_display_copy(blobs().get(sha256), size=FULL_SIZE))
     extension = "png" if mimetype == "image/png" else "jpg"
     return image_response(data, filename=f"{name}.{extension}", mimetype=mimetype)
 

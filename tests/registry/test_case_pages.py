@@ -401,10 +401,10 @@ def test_small_consignment_objection_through_the_pages(signed_in, session, world
     response = officer.post(f"/checks/{check.id}/detain", {
         "suggestion_id": str(check.suggestions[0].id), "jurisdiction": "EU", "procedure": "small_consignment",
         "legal_basis": "application", "office": "Hamburg customs office", "office_country": "DE", "office_region": "HH",
-        "office_zone": "europe/busingen", "goods_description": "2 pairs of running shoes", "goods_quantity": "2", "goods_unit": "pairs"})
+        "office_zone": "europe/berlin", "goods_description": "2 pairs of running shoes", "goods_quantity": "2", "goods_unit": "pairs"})
     assert response.status_code == 302
     case = session.scalars(select(DetentionCase)).one()
-    assert "Hamburg customs office (DE-HH) · days counted in Europe/Busingen" in \
+    assert "Hamburg customs office (DE-HH) · days counted in Europe/Berlin" in \
         officer.get(f"/cases/{case.id}").get_data(as_text=True)
     assert advance(officer, case, "notify").status_code == 302
     session.refresh(case)
