@@ -248,6 +248,16 @@ def test_holder_registers_is_approved_builds_dossier_and_imports(gunicorn_server
     for label in ("Nordlicht Trail Jacket NTJ-2", "Nordlicht Fleece NF-1", "Nordlicht Rain Trousers NRT-3"):
         expect(holder.get_by_role("link", name=label)).to_be_visible()
     journey.key_page(holder, "dossier")
+    # The product list says whether each right's customs protection is in force.
+    holder.get_by_role("link", name="Products", exact=True).click()
+    expect(holder.get_by_role("columnheader", name="Customs protection")).to_be_visible()
+    journey.key_page(holder, "products")
+    # A holder's systems keep the dossier in sync through the API: its reference page.
+    holder.get_by_role("link", name="API tokens").click()
+    holder.get_by_role("link", name="JSON API").click()
+    expect(holder.get_by_role("heading", name="A rights holder's own dossier, to keep it in sync with its systems")
+           ).to_be_visible()
+    journey.key_page(holder, "api-reference")
     journey.check()
 
 
