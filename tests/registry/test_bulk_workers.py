@@ -24,15 +24,21 @@ def _worker(env: dict[str, str]) -> subprocess.Popen:
                             stderr=subprocess.PIPE, cwd=os.getcwd())
 
 
+#: Enough lines, in chunks long enough, that a worker is caught in the middle of one: against
+#: the test registry's two marks a line takes tens of microseconds, and chunks of 300 lines were
+#: done in a few milliseconds, between the look at who holds one and the kill.
+LINES, CHUNK_LINES = 40_000, 4_000
+
+
 def test_two_workers_one_killed_mid_job(app, session, world, blobs, redis_url, database_url, tmp_path):
     queue = f"bulk-test-{secrets.token_hex(4)}"
-    app.config.update(REDIS_URL=redis_url, BULK_QUEUE=queue, BULK_CHUNK_LINES=300, BULK_LEASE_SECONDS=3,
+    app.config.update(REDIS_URL=redis_url, BULK_QUEUE=queue, BULK_CHUNK_LINES=CHUNK_LINES, BULK_LEASE_SECONDS=3,
                       BULK_ENGINE_DIR=str(tmp_path / "engines"))
     env = {**os.environ, "DATABASE_URL": database_url, "BLOB_DIR": app.config["BLOB_DIR"],
            "SIGNING_KEY_FILE": app.config["SIGNING_KEY_FILE"], "SECRET_KEY": "test-secret",
            "REDIS_URL": redis_url, "BULK_QUEUE": queue, "BULK_LEASE_SECONDS": "3",
-           "BULK_CHUNK_LINES": "300", "BULK_ENGINE_DIR": app.config["BULK_ENGINE_DIR"], "ENGINE_OCR": "0"}
-    job = bulk.submit_manifest(session, world.officer, blobs, io.BytesIO(manifest_csv(6000)), "m.csv", max_bytes=10**8)
+           "BULK_CHUNK_LINES": str(CHUNK_LINES), "BULK_ENGINE_DIR": app.config["BULK_ENGINE_DIR"], "ENGINE_OCR": "0"}
+    job = bulk.submit_manifest(session, world.officer, blobs, io.BytesIO(manifest_csv(LINES)), "m.csv", max_bytes=10**8)
     session.commit()
     assert jobs.start(app, job.id) == "rq"
     workers = [_worker(env), _worker(env)]
@@ -68,10 +74,10 @@ def test_two_workers_one_killed_mid_job(app, session, world, blobs, redis_url, d
         done = session.get(BulkJob, job.id)
         assert interrupted, "no worker was caught holding a chunk"
         assert done.state == "done", (done.state, done.error)
-        assert done.lines_done == done.lines_usable == 6000
+        assert done.lines_done == done.lines_usable == LINES
         hits = session.scalar(select(func.count(BulkHit.id)).where(BulkHit.job_id == job.id))
         distinct = session.scalar(select(func.count(func.distinct(BulkHit.line_no))).where(BulkHit.job_id == job.id))
-        assert hits == distinct == done.hits == 600  # every tenth line, each once
+        assert hits == distinct == done.hits == LINES // 10  # every tenth line, each once
         for chunk_id in interrupted:
             taken_over = session.get(BulkChunk, chunk_id)
             assert taken_over.state == "done" and taken_over.attempts >= 2
