@@ -664,14 +664,15 @@ def holder_period(case: DetentionCase, profile: Profile | None) -> Deadline | No
 
 
 def awaiting_answer(session: Session, actor: User, profiles: Mapping[str, Profile]
-                    ) -> list[tuple[DetentionCase, Deadline | None]]:
-    """The actor's cases waiting for the rights holder's answer, with the answer's deadline,
-    soonest first: what a holder must act on."""
+                    ) -> list[tuple[DetentionCase, Deadline | None, date]]:
+    """The actor's cases waiting for the rights holder's answer, with the answer's deadline and
+    today at the case's office (which the days left count from), soonest first: what a holder
+    must act on."""
     waiting = []
     for case in list_cases(session, actor):
         if case.state not in _RESPONSE:
             continue
-        waiting.append((case, holder_period(case, profiles.get(case.jurisdiction))))
+        waiting.append((case, holder_period(case, profiles.get(case.jurisdiction)), local_today(case.office_zone)))
     return sorted(waiting, key=lambda item: (item[1].due if item[1] and item[1].due else date.max, item[0].id))
 
 

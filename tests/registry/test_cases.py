@@ -770,3 +770,23 @@ def test_a_stored_zone_no_longer_known_counts_in_the_services_zone(caplog):
     assert local_date(moment, "Gone/Zone") == local_date(moment) == date(2026, 12, 1)
     assert local_date(moment, "Asia/Tokyo") == date(2026, 12, 2)
     assert "Gone/Zone" in caplog.text
+
+
+def test_a_holder_is_told_the_days_left_from_the_day_at_the_cases_office(session, world, check):
+    """On a service run in Brussels, at 23:30 there it is already the next day in Helsinki: the
+    holder's overview counts a Helsinki case's days left from that day."""
+    from registry.services import calendar
+
+    calendar.set_local_zone("Europe/Brussels")
+    try:
+        case = open_case(session, world, check, office="Helsinki customs office", office_country="FI")
+        assert case.office_zone == "Europe/Helsinki"
+        for action in ("notify", "await_response"):
+            cases.advance(session, world.officer, case.id, action, today=date(2026, 12, 21), profiles=PROFILES)
+        session.commit()
+        with freeze_time("2026-12-22 22:30:00"):
+            [(waiting, period, day)] = cases.awaiting_answer(session, world.a.holder, PROFILES)
+            assert waiting.id == case.id and day == date(2026, 12, 23)
+            assert period.days_left(day) == period.days_left(date(2026, 12, 22)) - 1
+    finally:
+        calendar.set_local_zone("UTC")
