@@ -186,6 +186,19 @@ def record_view(session: Session, actor: User, case: DetentionCase, *, photo=Non
                  after={"photo": photo.sha256} if photo is not None else None)
 
 
+def last_detention_details(session: Session, actor: User) -> dict[str, str]:
+    """What the officer gave for the office and law of their latest case: an office detains
+    under the same law, in the same country, region and time zone, case after case, so the next
+    detention form starts from them ({} before the first case)."""
+    latest = session.execute(
+        select(DetentionCase.jurisdiction, DetentionCase.office_country, DetentionCase.office_region,
+               DetentionCase.office_zone)
+        .where(DetentionCase.officer_id == actor.id).order_by(DetentionCase.id.desc()).limit(1)).first()
+    if latest is None:
+        return {}
+    return dict(zip(("jurisdiction", "office_country", "office_region", "office_zone"), latest))
+
+
 def list_cases(session: Session, actor: User) -> list[DetentionCase]:
     statement = select(DetentionCase).order_by(DetentionCase.id.desc())
     if actor.role == Role.HOLDER:

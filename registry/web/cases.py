@@ -47,6 +47,8 @@ def detain(check_id: int):
                                   for s in check.suggestions if s.right_id] + [("", "None: ex officio")]
     if not form.is_submitted():
         form.office.data = actor().office
+        for name, value in case_service.last_detention_details(db.session, actor()).items():
+            form[name].data = value
         form.goods_description.data = check.description
         form.goods_quantity.data = notifications.plain_number(check.quantity) if check.quantity is not None else ""
         form.goods_unit.data = check.quantity_unit

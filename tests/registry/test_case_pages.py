@@ -8,10 +8,10 @@ from html.parser import HTMLParser
 
 from sqlalchemy import select
 
-from registry.models import Check, DetentionCase
-from registry.services import cases
+from registry.models import Check, DetentionCase, Role
+from registry.services import cases, users
 from registry.services.profiles import load_profiles
-from tests.registry.conftest import png_bytes
+from tests.registry.conftest import PASSWORD, png_bytes
 from tests.registry.test_checks import LOOKALIKE
 
 
@@ -191,7 +191,7 @@ def test_a_failed_delivery_is_kept_and_retried(app, signed_in, session, world):
 def test_notes_photos_and_samples(signed_in, session, world):
     import io
 
-    from tests.registry.conftest import png_bytes
+    from tests.registry.conftest import PASSWORD, png_bytes
 
     officer = signed_in(world.officer)
     case, location = detain_from_a_check(officer, session)
@@ -437,3 +437,27 @@ def test_small_consignment_objection_through_the_pages(signed_in, session, world
     assert case.state == "court_proceedings"
     answered = officer.get(f"/cases/{case.id}").get_data(as_text=True)
     assert "Court proceedings started" in answered and "312 O 1/27" in answered
+
+
+def test_the_detention_form_starts_from_the_officers_last_case(signed_in, session, world):
+    officer = signed_in(world.officer)
+    officer.post("/checks/new", LOOKALIKE)
+    check = session.scalars(select(Check).order_by(Check.id.desc())).first()
+    form = officer.get(f"/checks/{check.id}/detain").get_data(as_text=True)
+    assert not re.search(r'<input[^>]*name="office_country"[^>]*value="[^"]+"', form)  # the first case: nothing yet
+    response = officer.post(f"/checks/{check.id}/detain", {
+        "suggestion_id": str(check.suggestions[0].id), "jurisdiction": "US", "procedure": "standard",
+        "legal_basis": "recordation", "office": "Port of Los Angeles", "office_country": "US",
+        "office_zone": "America/Los_Angeles", "goods_description": "shoes"})
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    officer.post("/checks/new", LOOKALIKE)
+    second = session.scalars(select(Check).order_by(Check.id.desc())).first()
+    form = officer.get(f"/checks/{second.id}/detain").get_data(as_text=True)
+    assert re.search(r'<input[^>]*name="office_country"[^>]*value="US"', form)
+    assert re.search(r'<input[^>]*name="office_zone"[^>]*value="America/Los_Angeles"', form)
+    assert re.search(r'<option[^>]*value="US"[^>]*selected|<option[^>]*selected[^>]*value="US"', form)
+    # Another officer's form starts empty.
+    other = users.create_user(session, world.admin, email="officer2@test.example", name="Officer Two",
+                              password=PASSWORD, role=Role.OFFICER)
+    session.commit()
+    assert 'value="America/Los_Angeles"' not in signed_in(other).get(f"/checks/{second.id}/detain").get_data(as_text=True)
