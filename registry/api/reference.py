@@ -40,6 +40,8 @@ class Response:
     status: str
     description: str
     type: TypeText | None
+    #: (name, meaning) of each header the response documents.
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -144,7 +146,8 @@ def _response(status: str, response: dict[str, Any], shared: dict[str, Any]) -> 
         description = "Any other error"
     content = response.get("content", {})
     schema = next(iter(content.values()), {}).get("schema") if content else None
-    return Response(status, description, type_text(schema) if schema else None)
+    headers = tuple((name, header.get("description", "")) for name, header in response.get("headers", {}).items())
+    return Response(status, description, type_text(schema) if schema else None, headers)
 
 
 def _anchor(method: str, path: str) -> str:

@@ -251,6 +251,10 @@ class CaseOut(Schema):
 class CaseListArgs(Strict):
     state = fields.String(load_default="", validate=validate.OneOf(["", "open", *CASE_STATES]), metadata={
         "description": "Only cases in this state; 'open' for every case not yet closed"})
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000),
+                          metadata={"description": "Which page, from 1"})
+    per_page = fields.Integer(load_default=500, validate=validate.Range(min=1, max=1000),
+                              metadata={"description": "Cases per page"})
 
 
 # -- registry and dossier ---------------------------------------------------------------------

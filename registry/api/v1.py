@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+from urllib.parse import urlencode
 
-from flask import Blueprint as FlaskBlueprint, current_app, render_template
+from flask import Blueprint as FlaskBlueprint, current_app, render_template, request
 from flask.views import MethodView
 from sqlalchemy import func, select
 from werkzeug.datastructures import FileStorage
@@ -173,15 +174,30 @@ def _case_out(case):
 @case_api.route("/cases")
 class Cases(MethodView):
     @case_api.arguments(s.CaseListArgs(), location="query")
-    @case_api.response(200, s.CaseOut(many=True))
+    @case_api.response(200, s.CaseOut(many=True), headers={
+        "X-Total-Count": {"description": "How many cases match, on every page", "schema": {"type": "integer"}},
+        "Link": {"description": "The next and previous pages (RFC 8288), where there are any",
+                 "schema": {"type": "string"}}})
     def get(self, args):
-        """Cases the token's user may see (a rights holder: its own), newest first."""
+        """Cases the token's user may see (a rights holder: its own), newest first, a page at a
+        time: `X-Total-Count` says how many match, `Link` gives the next page."""
         items = case_service.list_cases(db.session, current_api_user())
         if args["state"] == "open":
             items = [c for c in items if c.state in case_service.OPEN_STATES]
         elif args["state"]:
             items = [c for c in items if c.state == args["state"]]
-        return [_case_out(c) for c in items[:500]]
+        page, per_page = args["page"], args["per_page"]
+        start = (page - 1) * per_page
+        links = [f'<{_page_url(page + 1)}>; rel="next"'] if start + per_page < len(items) else []
+        if page > 1:
+            links.append(f'<{_page_url(page - 1)}>; rel="prev"')
+        headers = {"X-Total-Count": str(len(items)), **({"Link": ", ".join(links)} if links else {})}
+        return [_case_out(c) for c in items[start:start + per_page]], 200, headers
+
+
+def _page_url(page: int) -> str:
+    """This request's URL on another page (its other query parameters kept)."""
+    return f"{request.base_url}?{urlencode({**request.args.to_dict(), 'page': page})}"
 
 
 @case_api.route("/cases/<int:case_id>")

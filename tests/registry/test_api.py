@@ -684,3 +684,36 @@ def test_cases_are_filtered_by_state_and_an_unknown_state_is_refused(api, world,
     assert listed("?state=closed") == [ids[1]] and listed("?state=detained") == [ids[0]]
     error = assert_error(api("get", "/api/v1/cases?state=opne", officer), 422, "validation_failed")
     assert "state" in error["details"]
+
+
+def test_cases_come_a_page_at_a_time_with_the_total_and_a_link_to_the_next(api, world, token_for, session,
+                                                                           signed_in):
+    from registry.services import cases as case_service
+    from registry.services.profiles import load_profiles
+
+    officer = token_for(world.officer)
+    ids = []
+    for _ in range(3):
+        check = suspect_check(session, world)
+        ids.append(case_service.open_detention(session, world.officer, load_profiles(), check.id, {
+            "jurisdiction": "EU", "procedure": "standard", "legal_basis": "application",
+            "office": "Hamburg customs office", "office_country": "DE"}).id)
+        session.commit()
+    newest_first = sorted(ids, reverse=True)
+
+    first = api("get", "/api/v1/cases?per_page=2&state=open", officer)
+    assert [c["id"] for c in first.get_json()] == newest_first[:2] and first.headers["X-Total-Count"] == "3"
+    assert first.headers["Link"] == '<http://localhost/api/v1/cases?per_page=2&state=open&page=2>; rel="next"'
+    second = api("get", "/api/v1/cases?per_page=2&state=open&page=2", officer)
+    assert [c["id"] for c in second.get_json()] == newest_first[2:]
+    assert second.headers["Link"] == '<http://localhost/api/v1/cases?per_page=2&state=open&page=1>; rel="prev"'
+    everything = api("get", "/api/v1/cases", officer)
+    assert len(everything.get_json()) == 3 and "Link" not in everything.headers
+    assert api("get", "/api/v1/cases?page=9", officer).get_json() == []
+    for query in ("per_page=0", "per_page=1001", "page=0"):
+        assert_error(api("get", f"/api/v1/cases?{query}", officer), 422, "validation_failed")
+    spec = api("get", "/api/v1/openapi.json").get_json()
+    assert "X-Total-Count" in spec["paths"]["/api/v1/cases"]["get"]["responses"]["200"]["headers"]
+    page = signed_in(world.officer).get("/api/v1/docs").get_data(as_text=True)
+    listing = page[page.index('id="get-api-v1-cases"'):]
+    assert "header <code>X-Total-Count</code>: How many cases match" in listing[:listing.index("</section>")]
