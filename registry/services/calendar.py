@@ -12,24 +12,23 @@ one run from Lisbon), which those two are given for that case's clock.
 from __future__ import annotations
 
 import logging
-from importlib import resources
 from datetime import date, datetime, timedelta, timezone, tzinfo
 from functools import lru_cache
+from importlib import resources
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
 
 log = logging.getLogger(__name__)
 
-_local_zone: tzinfo = timezone.utc
-_local_zone_name = "UTC"
+_local_zone = ZoneInfo("UTC")
 
 
 def set_local_zone(name: str) -> None:
     """The offices' time zone, by its IANA name (Europe/Berlin, America/New_York, UTC)."""
-    global _local_zone, _local_zone_name
+    global _local_zone
     try:
-        _local_zone, _local_zone_name = ZoneInfo(str(name or "UTC")), str(name or "UTC")
+        _local_zone = ZoneInfo(str(name or "UTC"))
     except (ZoneInfoNotFoundError, ValueError):
         raise ValueError(f"TIMEZONE {name!r} is not a time zone name such as Europe/Berlin or "
                          "America/New_York") from None
@@ -47,13 +46,13 @@ def _zone(name: str) -> tzinfo:
     except (ZoneInfoNotFoundError, ValueError):
         # A stored zone that a later tz database no longer has: the service's zone, as before
         # offices had zones of their own, rather than a case that cannot be opened.
-        log.warning("time zone %r is unknown; the service's zone %s is used", name, _local_zone_name)
+        log.warning("time zone %r is unknown; the service's zone %s is used", name, _local_zone.key)
         return _local_zone
 
 
 def zone_name(zone: str = "") -> str:
     """The name of the zone a case's days are counted in: its office's, or the service's."""
-    return zone or _local_zone_name
+    return zone or _local_zone.key
 
 
 def local_today(zone: str = "") -> date:
@@ -92,7 +91,7 @@ def default_zone(country: str) -> str:
     country's principal zone (Europe/Helsinki for an office in Finland on a service run in
     Brussels), else the service's."""
     zones = zones_of(country)
-    return _local_zone_name if _local_zone_name in zones or not zones else zones[0]
+    return _local_zone.key if _local_zone.key in zones or not zones else zones[0]
 
 #: Regional jurisdictions counted on the calendar of the seat of their customs authority
 #: unless a country is given; the EU has no common public-holiday calendar.

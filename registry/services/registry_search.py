@@ -14,9 +14,9 @@ dossier only) use it, and the tests compare the two.
 from __future__ import annotations
 
 import threading
-from datetime import date
 from bisect import bisect_right
 from dataclasses import dataclass
+from datetime import date
 
 from sqlalchemy import Select, String, bindparam, cast, func, or_, select
 from sqlalchemy.orm import Session, selectinload

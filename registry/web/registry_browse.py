@@ -15,7 +15,7 @@ from registry.models import Organisation, OrganisationStatus, Product, Right
 from registry.services import audit
 from registry.services.completeness import product_completeness
 from registry.services.registry_search import search_listed, supplier_count
-from registry.services.reminders import right_standing
+from registry.services.reminders import RightStanding, right_standing
 from registry.services.suppliers import authorised_suppliers
 from registry.services.tenancy import get_visible, scoped
 from registry.web.common import actor, commit, registry_index
@@ -30,7 +30,7 @@ def standing_of(right: Right | None):
     return right_standing(right, window_working_days=current_app.config["PROTECTION_REMINDER_WORKING_DAYS"])
 
 
-def standings_of(products) -> dict[int, object]:
+def standings_of(products) -> dict[int, RightStanding]:
     """Per right id, where each listed product's right stands (a table of products shows it)."""
     rights = {p.right.id: p.right for p in products if p.right is not None}
     return {right_id: standing_of(right) for right_id, right in rights.items()}

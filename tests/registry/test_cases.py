@@ -665,12 +665,17 @@ def test_the_us_importers_time_runs_out_without_hiding_the_detention_limit(sessi
 
 
 @pytest.fixture
-def newark_time():
+def service_zone():
+    """``service_zone(name)`` runs the test as a service whose ``TIMEZONE`` is ``name``."""
     from registry.services import calendar
 
-    calendar.set_local_zone("America/New_York")
-    yield
+    yield calendar.set_local_zone
     calendar.set_local_zone("UTC")
+
+
+@pytest.fixture
+def newark_time(service_zone):
+    service_zone("America/New_York")
 
 
 def test_the_clock_counts_the_offices_days_not_the_servers(session, world, check, newark_time):
@@ -731,22 +736,19 @@ def test_an_office_in_another_time_zone_counts_its_own_days(session, world, chec
         assert row.today == date(2026, 12, 2) and row.deadline.overdue(row.today)
 
 
-@pytest.mark.parametrize("service_zone, country, expected", [
+@pytest.mark.parametrize("zone_of_service, country, expected", [
     ("UTC", "DE", "Europe/Berlin"),  # the service's zone is not Germany's: Germany's main one
     ("Europe/Berlin", "DE", "Europe/Berlin"),
     ("Europe/Brussels", "FI", "Europe/Helsinki"),
     ("America/Chicago", "US", "America/Chicago"),  # the service's own, as one of the country's
     ("Europe/Lisbon", "PT", "Europe/Lisbon"),
 ])
-def test_an_office_zone_left_empty_is_the_services_or_the_countrys_main_one(service_zone, country, expected):
-    from registry.services import calendar
+def test_an_office_zone_left_empty_is_the_services_or_the_countrys_main_one(service_zone, zone_of_service, country,
+                                                                             expected):
     from registry.services.validation import parse_zone
 
-    calendar.set_local_zone(service_zone)
-    try:
-        assert parse_zone("", country) == expected
-    finally:
-        calendar.set_local_zone("UTC")
+    service_zone(zone_of_service)
+    assert parse_zone("", country) == expected
 
 
 def test_a_time_zone_of_another_country_is_refused_and_nothing_is_opened(session, world, check):
@@ -772,21 +774,16 @@ def test_a_stored_zone_no_longer_known_counts_in_the_services_zone(caplog):
     assert "Gone/Zone" in caplog.text
 
 
-def test_a_holder_is_told_the_days_left_from_the_day_at_the_cases_office(session, world, check):
+def test_a_holder_is_told_the_days_left_from_the_day_at_the_cases_office(session, world, check, service_zone):
     """On a service run in Brussels, at 23:30 there it is already the next day in Helsinki: the
     holder's overview counts a Helsinki case's days left from that day."""
-    from registry.services import calendar
-
-    calendar.set_local_zone("Europe/Brussels")
-    try:
-        case = open_case(session, world, check, office="Helsinki customs office", office_country="FI")
-        assert case.office_zone == "Europe/Helsinki"
-        for action in ("notify", "await_response"):
-            cases.advance(session, world.officer, case.id, action, today=date(2026, 12, 21), profiles=PROFILES)
-        session.commit()
-        with freeze_time("2026-12-22 22:30:00"):
-            [(waiting, period, day)] = cases.awaiting_answer(session, world.a.holder, PROFILES)
-            assert waiting.id == case.id and day == date(2026, 12, 23)
-            assert period.days_left(day) == period.days_left(date(2026, 12, 22)) - 1
-    finally:
-        calendar.set_local_zone("UTC")
+    service_zone("Europe/Brussels")
+    case = open_case(session, world, check, office="Helsinki customs office", office_country="FI")
+    assert case.office_zone == "Europe/Helsinki"
+    for action in ("notify", "await_response"):
+        cases.advance(session, world.officer, case.id, action, today=date(2026, 12, 21), profiles=PROFILES)
+    session.commit()
+    with freeze_time("2026-12-22 22:30:00"):
+        [(waiting, period, day)] = cases.awaiting_answer(session, world.a.holder, PROFILES)
+        assert waiting.id == case.id and day == date(2026, 12, 23)
+        assert period.days_left(day) == period.days_left(date(2026, 12, 22)) - 1
