@@ -249,7 +249,8 @@ class CaseOut(Schema):
 
 
 class CaseListArgs(Strict):
-    state = fields.String(load_default="", validate=validate.OneOf(["", "open", *CASE_STATES]), metadata={
+    state = fields.String(load_default="", validate=validate.OneOf(
+        ["", "open", *CASE_STATES], error=f"choose open or a state: {', '.join(CASE_STATES)}"), metadata={
         "description": "Only cases in this state; 'open' for every case not yet closed"})
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000),
                           metadata={"description": "Which page, from 1"})
